@@ -1,0 +1,45 @@
+/*
+ * Shared by the compat/ C files only: the one place that includes Python.h. Rust never
+ * sees this file; it sees pyhost_compat.h.
+ */
+#ifndef PYHOST_COMPAT_INTERNAL_H
+#define PYHOST_COMPAT_INTERNAL_H
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include "pyhost_compat.h"
+
+#if PY_MAJOR_VERSION == 3 && PY_MINOR_VERSION < 5
+#error "pyhost builds against Python 2.7 or 3.5 and later"
+#endif
+
+#define PH_PY2 (PY_MAJOR_VERSION == 2)
+/* True when the headers are at least major.minor (any release level). */
+#define PH_PY_AT_LEAST(major, minor) (PY_VERSION_HEX >= (((major) << 24) | ((minor) << 16)))
+
+/* Python 2.7 declares many parameters `char *` that 3.x declares `const char *`
+ * (PyObject_CallMethod, PySys_GetObject, Py_InitModule4...). Passing through
+ * this cast compiles on both without warnings; 2.7 does not write to them. */
+#define PH_MUT(s) ((char *)(s))
+
+/* malloc'd copies, so every buffer we hand out is freed with ph_free. */
+char *ph_copy(const char *data, size_t len);
+char *ph_copy_str(const char *text);
+/* printf into a new buffer. */
+char *ph_format(const char *format, ...);
+
+/* The interpreter the calling thread is running (GIL held). */
+PyInterpreterState *ph_current_interp(void);
+
+/* Gives the main interpreter its id (0) where Python has no ids (< 3.7). */
+void ph_interp_register_main(void);
+
+/* The native module: on 3.x an inittab entry added before initialization
+ * (multi-phase init makes a fresh module per interpreter); on 2.x created
+ * explicitly in each interpreter, because 2.x's import machinery would copy
+ * the first interpreter's module dict, state pointer included, into the next. */
+void ph_native_register_inittab(void);
+int ph_native_attach(void);
+
+#endif

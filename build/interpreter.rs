@@ -1,0 +1,253 @@
+//! Finding the interpreter to build against, and where its headers and
+//! libpython really are.
+
+use std::env;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The knobs, in the order they are consulted.
+pub const KNOBS: [&str; 2] = ["PYHOST_PYTHON", "PYO3_PYTHON"];
+const DEFAULT_COMMAND: &str = "python3";
+const PROBE: &str = include_str!("probe_interpreter.py");
+
+/// What the probe reports, plus the folders build.rs settled on.
+#[derive(Debug)]
+pub struct Interpreter {
+    /// The command or path the user asked for, and which knob said so.
+    pub requested: String,
+    pub requested_by: &'static str,
+    pub major: u32,
+    pub minor: u32,
+    pub version: String,
+    pub hexversion: u64,
+    pub executable: PathBuf,
+    pub prefix: String,
+    pub abiflags: String,
+    pub gil_disabled: bool,
+    pub include_dir: PathBuf,
+    pub lib_dir: PathBuf,
+    /// The name to give the linker: `python3.11`, `python2.7`, `python3.13t`.
+    pub lib_name: String,
+}
+
+impl Interpreter {
+    pub fn header(&self) -> PathBuf {
+        self.include_dir.join("Python.h")
+    }
+
+    pub fn library_file(&self) -> PathBuf {
+        self.lib_dir.join(format!("lib{}.so", self.lib_name))
+    }
+
+    /// `python3.11-dev`-style names of the Debian packages that hold what is missing.
+    fn dev_package(&self) -> String {
+        format!("libpython{}.{}-dev", self.major, self.minor)
+    }
+}
+
+/// Which interpreter command the environment asks for.
+pub fn requested() -> (String, &'static str) {
+    for knob in KNOBS {
+        if let Ok(value) = env::var(knob) {
+            if !value.trim().is_empty() {
+                return (value, knob);
+            }
+        }
+    }
+    (DEFAULT_COMMAND.to_string(), "the default")
+}
+
+/// Runs the probe under the requested interpreter and checks that it can be
+/// embedded: headers present, shared libpython present. Every error names the fix.
+pub fn discover() -> Result<Interpreter, String> {
+    let (requested, requested_by) = requested();
+    let output = Command::new(&requested)
+        .arg("-c")
+        .arg(PROBE)
+        // A user's PYTHONPATH or -X flags must not change what we learn.
+        .env_remove("PYTHONPATH")
+        .env_remove("PYTHONHOME")
+        .output()
+        .map_err(|e| {
+            format!(
+                "cannot run the Python interpreter `{requested}` (chosen by {requested_by}): {e}.\n\
+                 Install the interpreters with `scripts/install-pythons`, or set PYHOST_PYTHON to the \
+                 path of an interpreter, e.g. PYHOST_PYTHON=/usr/bin/python3.11"
+            )
+        })?;
+    if !output.status.success() {
+        return Err(format!(
+            "the Python interpreter `{requested}` (chosen by {requested_by}) failed to run the probe \
+             ({}):\n{}\nInstall the interpreters with `scripts/install-pythons`, or set PYHOST_PYTHON \
+             to the path of a working interpreter.",
+            output.status,
+            String::from_utf8_lossy(&output.stderr).trim()
+        ));
+    }
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let probe: serde_json::Value = serde_json::from_str(stdout.trim()).map_err(|e| {
+        format!("the probe printed something that is not JSON ({e}):\n{stdout}")
+    })?;
+
+    let text = |key: &str| probe[key].as_str().unwrap_or_default().to_string();
+    let paths = |key: &str| -> Vec<PathBuf> {
+        probe[key]
+            .as_array()
+            .map(|a| a.iter().filter_map(|v| v.as_str()).map(PathBuf::from).collect())
+            .unwrap_or_default()
+    };
+    let major = probe["major"].as_u64().unwrap_or(0) as u32;
+    let minor = probe["minor"].as_u64().unwrap_or(0) as u32;
+    let version = text("version");
+    if !(major == 2 && minor == 7) && !(major == 3 && minor >= 5) {
+        return Err(format!(
+            "`{requested}` is Python {version}; pyhost builds against Python 2.7 or 3.5 and later"
+        ));
+    }
+    let python_bits = probe["pointer_size"].as_u64().unwrap_or(0) * 8;
+    let target_bits = env::var("CARGO_CFG_TARGET_POINTER_WIDTH").unwrap_or_default();
+    if python_bits.to_string() != target_bits {
+        return Err(format!(
+            "`{requested}` is a {python_bits}-bit interpreter but the target is {target_bits}-bit"
+        ));
+    }
+
+    let mut found = Interpreter {
+        requested,
+        requested_by,
+        major,
+        minor,
+        version,
+        hexversion: probe["hexversion"].as_u64().unwrap_or(0),
+        executable: PathBuf::from(text("executable")),
+        prefix: text("prefix"),
+        abiflags: text("abiflags"),
+        gil_disabled: probe["gil_disabled"].as_bool().unwrap_or(false),
+        include_dir: PathBuf::new(),
+        lib_dir: PathBuf::new(),
+        lib_name: format!("python{}", text("ldversion")),
+    };
+
+    let include_dirs = paths("include_dirs");
+    found.include_dir = include_dirs
+        .iter()
+        .find(|d| d.join("Python.h").is_file())
+        .cloned()
+        .ok_or_else(|| {
+            format!(
+                "Python {} at {} has no headers: Python.h is in none of {}.\n\
+                 Install them: `apt-get install {}` (or run `scripts/install-pythons`).",
+                found.version,
+                found.executable.display(),
+                list(&include_dirs),
+                found.dev_package()
+            )
+        })?;
+
+    let lib_dirs = paths("lib_dirs");
+    let file = format!("lib{}.so", found.lib_name);
+    found.lib_dir = lib_dirs
+        .iter()
+        .find(|d| d.join(&file).exists())
+        .cloned()
+        .ok_or_else(|| {
+            let hint = if probe["shared"].as_bool() == Some(true) {
+                format!("Install it: `apt-get install {}` (or run `scripts/install-pythons`).", found.dev_package())
+            } else {
+                "This interpreter was built without --enable-shared, so it cannot be embedded \
+                 as a shared library; use one that was (scripts/install-pythons provides them)."
+                    .to_string()
+            };
+            format!(
+                "Python {} at {}: {file} is in none of {}.\n{hint}",
+                found.version,
+                found.executable.display(),
+                list(&lib_dirs)
+            )
+        })?;
+    Ok(found)
+}
+
+fn list(dirs: &[PathBuf]) -> String {
+    let mut out = String::new();
+    for (i, d) in dirs.iter().enumerate() {
+        let _ = write!(out, "{}{}", if i > 0 { ", " } else { "" }, d.display());
+    }
+    if out.is_empty() { "(no folders reported)".into() } else { out }
+}
+
+/// Tells cargo to link libpython, with an rpath so the binaries and tests run
+/// without LD_LIBRARY_PATH (the interpreters live in non-standard places, such
+/// as the per-user cache that holds the 3.13 build).
+pub fn emit_link(py: &Interpreter) {
+    println!("cargo:rustc-link-search=native={}", py.lib_dir.display());
+    println!("cargo:rustc-link-lib=dylib={}", py.lib_name);
+    println!("cargo:rustc-link-arg=-Wl,-rpath,{}", py.lib_dir.display());
+}
+
+/// `py2`/`py3`, `Py_3_N` for every minor version reached, `Py_GIL_DISABLED`.
+/// Rust code should rarely need them: version differences belong in compat/.
+pub fn emit_cfgs(py: &Interpreter) {
+    println!("cargo::rustc-check-cfg=cfg(py2)");
+    println!("cargo::rustc-check-cfg=cfg(py3)");
+    println!("cargo::rustc-check-cfg=cfg(Py_GIL_DISABLED)");
+    for minor in 0..=30 {
+        println!("cargo::rustc-check-cfg=cfg(Py_3_{minor})");
+    }
+    if py.major == 2 {
+        println!("cargo:rustc-cfg=py2");
+    } else {
+        println!("cargo:rustc-cfg=py3");
+        for minor in 0..=py.minor {
+            println!("cargo:rustc-cfg=Py_3_{minor}");
+        }
+    }
+    if py.gil_disabled {
+        println!("cargo:rustc-cfg=Py_GIL_DISABLED");
+    }
+}
+
+/// Facts the binary reports in `pyhost info`, as compile-time environment.
+pub fn emit_env(py: &Interpreter) {
+    let facts: [(&str, String); 9] = [
+        ("VERSION", py.version.clone()),
+        ("HEXVERSION", py.hexversion.to_string()),
+        ("EXECUTABLE", py.executable.display().to_string()),
+        ("PREFIX", py.prefix.clone()),
+        ("INCLUDE_DIR", py.include_dir.display().to_string()),
+        ("LIB_DIR", py.lib_dir.display().to_string()),
+        ("LIBRARY", py.library_file().display().to_string()),
+        ("ABIFLAGS", py.abiflags.clone()),
+        ("GIL_DISABLED", py.gil_disabled.to_string()),
+    ];
+    for (key, value) in facts {
+        println!("cargo:rustc-env=PYHOST_BUILD_PYTHON_{key}={value}");
+    }
+}
+
+pub fn emit_rerun(py: &Interpreter) {
+    for knob in KNOBS {
+        println!("cargo:rerun-if-env-changed={knob}");
+    }
+    println!("cargo:rerun-if-env-changed=PYHOST_PRINT_CONFIG");
+    for path in [&py.executable, &py.header(), &py.library_file()] {
+        if Path::new(path).exists() {
+            println!("cargo:rerun-if-changed={}", path.display());
+        }
+    }
+}
+
+pub fn print_config(py: &Interpreter) {
+    let lines = [
+        format!("interpreter: `{}` (from {})", py.requested, py.requested_by),
+        format!("version: {} (hex {:#x})", py.version, py.hexversion),
+        format!("executable: {}", py.executable.display()),
+        format!("include dir: {}", py.include_dir.display()),
+        format!("libpython: {}", py.library_file().display()),
+        format!("abiflags: '{}', gil disabled: {}", py.abiflags, py.gil_disabled),
+    ];
+    for line in lines {
+        println!("cargo:warning=pyhost config: {line}");
+    }
+}

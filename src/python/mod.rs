@@ -1,0 +1,22 @@
+//! The safe Rust face of compat/: everything above this module is ignorant
+//! of which Python it runs on, and holds no raw Python pointer.
+
+pub mod build_info;
+mod error;
+mod ffi;
+mod gil;
+mod host_call;
+mod interpreter;
+mod object;
+mod runtime;
+mod teardown;
+mod text;
+
+pub use build_info::BUILD;
+pub use error::{Error, PyException, Result, SystemExit};
+pub use gil::Gil;
+pub use host_call::{set_handler, HostCall};
+pub use interpreter::{Interpreter, Isolation};
+pub use object::{Obj, OwnedObj};
+pub use runtime::{InitConfig, Python};
+pub use teardown::{EndOutcome, Leftover, PyThread, Teardown};

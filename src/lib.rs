@@ -1,7 +1,8 @@
-//! pyhost: a host program that embeds CPython (2.7 or 3.x, chosen at build
-//! time) and runs plugin modules, each in its own interpreter.
+//! pyhost: a host program that embeds CPython (2.7 or any 3.x, chosen at
+//! build time) and runs plugin modules, each in its own interpreter.
 //!
 //! Layers, bottom up: `compat/` (C, the only code that knows the Python
 //! version), [`python`] (the safe Rust face of it), [`cli`] (thin commands).
 
+pub mod cli;
 pub mod python;

@@ -1,0 +1,60 @@
+//! `pyhost info`: which interpreter this binary embeds, and what it supports.
+
+use serde::Serialize;
+
+use super::print_stdout;
+use crate::python::build_info::{default_isolation, runtime_version, supported_isolations, BuildInfo, BUILD};
+use crate::python::Isolation;
+
+/// Show the Python this pyhost was built against and the isolation modes it supports.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Serialize)]
+struct Info {
+    pyhost_version: &'static str,
+    #[serde(flatten)]
+    build: BuildInfo,
+    /// Py_GetVersion() of the libpython loaded at run time.
+    runtime_version: String,
+    isolation_modes: Vec<Isolation>,
+    default_isolation: Isolation,
+}
+
+pub fn run(args: Args) -> anyhow::Result<i32> {
+    let info = Info {
+        pyhost_version: env!("CARGO_PKG_VERSION"),
+        build: BUILD,
+        runtime_version: runtime_version(),
+        isolation_modes: supported_isolations(),
+        default_isolation: default_isolation(),
+    };
+    if args.json {
+        print_stdout(&format!("{}\n", serde_json::to_string_pretty(&info)?))?;
+        return Ok(0);
+    }
+    let modes: Vec<&str> = info.isolation_modes.iter().map(|m| m.name()).collect();
+    let mut text = format!("pyhost {}, built against Python {}\n", info.pyhost_version, info.build.version);
+    let rows = [
+        ("executable", info.build.executable.to_string()),
+        ("prefix", info.build.prefix.to_string()),
+        ("headers", info.build.include_dir.to_string()),
+        ("libpython", info.build.library.to_string()),
+        ("abi flags", if info.build.abiflags.is_empty() { "(none)".into() } else { info.build.abiflags.to_string() }),
+        ("free-threaded", if info.build.gil_disabled { "yes".into() } else { "no".into() }),
+        ("loaded", info.runtime_version.replace('\n', " ")),
+        ("isolation", format!("{} (default: {})", modes.join(", "), info.default_isolation)),
+    ];
+    for (label, value) in rows {
+        text.push_str(&format!("  {label:<14} {value}\n"));
+    }
+    if !info.isolation_modes.contains(&Isolation::OwnGil) {
+        text.push_str("  (own-gil isolation needs Python 3.12 or later)\n");
+    }
+    print_stdout(&text)?;
+    Ok(0)
+}

@@ -1,0 +1,123 @@
+//! Helpers shared by the integration tests.
+//!
+//! Python can be initialized once per process, and a bug here may abort or
+//! hang the process, so every test that embeds Python runs in a child
+//! process of its own (`isolated`), and every test that runs the binary goes
+//! through `run`: both fail on a signal, a timeout, or "Fatal Python error"
+//! anywhere in the output.
+#![allow(dead_code)]
+
+use std::ffi::OsStr;
+use std::fs::File;
+use std::io::Read;
+use std::process::{Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+/// Longer than any test should take; reaching it means a hang.
+const TIMEOUT: Duration = Duration::from_secs(120);
+const CHILD_ENV: &str = "PYHOST_TEST_CHILD";
+
+#[derive(Debug)]
+pub struct Finished {
+    pub status: ExitStatus,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Finished {
+    pub fn code(&self) -> i32 {
+        self.status.code().unwrap_or_else(|| panic!("killed by a signal: {self}"))
+    }
+}
+
+impl std::fmt::Display for Finished {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}\n--- stdout\n{}\n--- stderr\n{}", self.status, self.stdout, self.stderr)
+    }
+}
+
+/// Runs a command to completion (killing it at TIMEOUT) and checks that it
+/// neither died by a signal nor printed "Fatal Python error".
+pub fn run(mut command: Command) -> Finished {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out_path = dir.path().join("stdout");
+    let err_path = dir.path().join("stderr");
+    // Files, not pipes: a child blocked on a full pipe would look like a hang.
+    command
+        .stdin(Stdio::null())
+        .stdout(File::create(&out_path).unwrap())
+        .stderr(File::create(&err_path).unwrap());
+    let mut child = command.spawn().expect("spawn");
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if started.elapsed() > TIMEOUT {
+            child.kill().ok();
+            child.wait().ok();
+            panic!("{command:?} hung: still running after {TIMEOUT:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let read = |path: &std::path::Path| {
+        let mut bytes = Vec::new();
+        File::open(path).unwrap().read_to_end(&mut bytes).unwrap();
+        String::from_utf8_lossy(&bytes).into_owned()
+    };
+    let finished = Finished { status, stdout: read(&out_path), stderr: read(&err_path) };
+    assert!(
+        !finished.stdout.contains("Fatal Python error") && !finished.stderr.contains("Fatal Python error"),
+        "Python aborted:\n{finished}"
+    );
+    assert!(finished.status.code().is_some(), "died by a signal:\n{finished}");
+    finished
+}
+
+/// The pyhost binary built for this test run.
+pub fn pyhost<I, S>(args: I) -> Command
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let mut command = Command::new(env!("CARGO_BIN_EXE_pyhost"));
+    command.args(args).env_remove("PYHOST_LOG");
+    command
+}
+
+/// Runs `body` in a child process of its own: this test binary again, asked
+/// to run only the test `name`. In the child, `body` runs in-process.
+pub fn isolated(name: &str, body: impl FnOnce()) {
+    if std::env::var(CHILD_ENV).as_deref() == Ok(name) {
+        body();
+        return;
+    }
+    let mut command = Command::new(std::env::current_exe().unwrap());
+    command.args([name, "--exact", "--nocapture", "--test-threads=1"]).env(CHILD_ENV, name);
+    let finished = run(command);
+    assert!(finished.status.success(), "test {name} failed in its child process:\n{finished}");
+    assert!(
+        finished.stdout.contains("1 passed"),
+        "the child process did not run test {name}:\n{finished}"
+    );
+    // Let the parent's output show what the child printed.
+    print!("{}", finished.stdout);
+    eprint!("{}", finished.stderr);
+}
+
+/// `pyhost info --json` of the binary under test.
+pub fn info() -> serde_json::Value {
+    let finished = run(pyhost(["info", "--json"]));
+    assert_eq!(finished.code(), 0, "{finished}");
+    serde_json::from_str(&finished.stdout).expect("info --json prints JSON")
+}
+
+/// The isolation modes this build supports.
+pub fn isolations() -> Vec<String> {
+    info()["isolation_modes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m.as_str().unwrap().to_string())
+        .collect()
+}

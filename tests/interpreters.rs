@@ -1,0 +1,315 @@
+//! The Python layer used directly: many interpreters on many threads, the
+//! GIL guard, text and paths, errors, host calls, and teardown. Each test runs
+//! in a child process of its own (see common::isolated). Every Python snippet
+//! is valid 2.7 and 3.x.
+
+mod common;
+
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::sync::{Mutex, OnceLock};
+use std::thread;
+use std::time::Duration;
+
+use common::isolated;
+use pyhost::python::build_info::{default_isolation, supported_isolations};
+use pyhost::python::{EndOutcome, Error, InitConfig, Interpreter, Isolation, PyThread, Python, SystemExit};
+
+fn start() -> Python {
+    Python::initialize(&InitConfig::default()).expect("Python starts")
+}
+
+fn eval_i64(interpreter: &Interpreter, expression: &str) -> i64 {
+    let gil = interpreter.gil().unwrap();
+    gil.eval(expression).unwrap().to_i64().unwrap()
+}
+
+/// 8 interpreters created from 4 threads at once, then each used from all 4.
+fn eight_interpreters_from_four_threads(isolation: Isolation) {
+    let python = start();
+    let created = Mutex::new(Vec::new());
+    thread::scope(|s| {
+        for _ in 0..4 {
+            s.spawn(|| {
+                for _ in 0..2 {
+                    let interpreter = python.new_interpreter(isolation).unwrap();
+                    created.lock().unwrap().push(interpreter);
+                }
+            });
+        }
+    });
+    let interpreters = created.into_inner().unwrap();
+    let mut ids: Vec<i64> = interpreters.iter().map(|i| i.id()).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 8, "ids {ids:?}");
+    assert!(!ids.contains(&0), "a sub-interpreter has the main interpreter's id");
+
+    for (k, interpreter) in interpreters.iter().enumerate() {
+        let gil = interpreter.gil().unwrap();
+        gil.run(&format!("import sys\nsys.pyhost_tag = {k}\nsys.pyhost_seen = []\n")).unwrap();
+    }
+    thread::scope(|s| {
+        for t in 0..4 {
+            let interpreters = &interpreters;
+            s.spawn(move || {
+                for round in 0..3 {
+                    for (k, interpreter) in interpreters.iter().enumerate() {
+                        let gil = interpreter.gil().unwrap();
+                        let code = format!(
+                            "import _pyhost, sys\n\
+                             sys.pyhost_seen.append({t})\n\
+                             for _ in range({k} + 1):\n    assert _pyhost.call('echo', 'x{k}') == 'x{k}'\n"
+                        );
+                        gil.run(&code).unwrap_or_else(|e| panic!("thread {t} round {round} interp {k}: {e:?}"));
+                    }
+                }
+            });
+        }
+    });
+    for (k, interpreter) in interpreters.iter().enumerate() {
+        // sys is per interpreter: each still has its own tag.
+        assert_eq!(eval_i64(interpreter, "sys.pyhost_tag"), k as i64);
+        // Every thread ran in every interpreter, three times.
+        assert_eq!(eval_i64(interpreter, "len(sys.pyhost_seen)"), 12);
+        assert_eq!(eval_i64(interpreter, "len(set(sys.pyhost_seen))"), 4);
+        // The native module's state is per interpreter: only this one's calls.
+        assert_eq!(eval_i64(interpreter, "__import__('_pyhost').stats()['calls']"), 12 * (k as i64 + 1));
+        assert_eq!(eval_i64(interpreter, "__import__('_pyhost').interpreter_id()"), interpreter.id());
+    }
+    assert_eq!(eval_i64(python.main(), "__import__('_pyhost').stats()['calls']"), 0);
+
+    let report = python.finalize(Duration::from_secs(5)).unwrap();
+    assert_eq!(report.ended.len(), 8, "{report:?}");
+    assert!(report.left.is_empty() && report.busy.is_empty(), "{report:?}");
+    assert!(report.finalized, "{report:?}");
+}
+
+#[test]
+fn eight_shared_interpreters_from_four_threads() {
+    isolated("eight_shared_interpreters_from_four_threads", || {
+        eight_interpreters_from_four_threads(Isolation::Shared)
+    });
+}
+
+#[test]
+fn eight_own_gil_interpreters_from_four_threads() {
+    isolated("eight_own_gil_interpreters_from_four_threads", || {
+        if supported_isolations().contains(&Isolation::OwnGil) {
+            eight_interpreters_from_four_threads(Isolation::OwnGil);
+        } else {
+            // Before 3.12 the request must fail clearly, not fall back silently.
+            let python = start();
+            let error = python.new_interpreter(Isolation::OwnGil).unwrap_err();
+            assert!(error.to_string().contains("needs Python 3.12 or later"), "{error}");
+        }
+    });
+}
+
+#[test]
+fn gil_guards_do_not_nest() {
+    isolated("gil_guards_do_not_nest", || {
+        let python = start();
+        let a = python.new_interpreter(default_isolation()).unwrap();
+        let b = python.new_interpreter(default_isolation()).unwrap();
+        {
+            let _held = a.gil().unwrap();
+            assert!(matches!(b.gil(), Err(Error::NestedGil { held, wanted }) if held == a.id() && wanted == b.id()));
+            assert!(matches!(a.gil(), Err(Error::NestedGil { .. })));
+            assert!(matches!(python.main().gil(), Err(Error::NestedGil { .. })));
+        }
+        // Released: both can be taken again, one after the other.
+        assert_eq!(eval_i64(&a, "1 + 1"), 2);
+        assert_eq!(eval_i64(&b, "2 + 2"), 4);
+        assert!(python.finalize(Duration::from_secs(5)).unwrap().finalized);
+    });
+}
+
+#[test]
+fn text_bytes_and_non_utf8_paths_round_trip() {
+    isolated("text_bytes_and_non_utf8_paths_round_trip", || {
+        let python = start();
+        let interpreter = python.new_interpreter(default_isolation()).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(OsStr::from_bytes(b"caf\xe9-\xff\xfe.txt"));
+        std::fs::write(&path, b"payload").unwrap();
+        {
+            let gil = interpreter.gil().unwrap();
+            // Text: Rust -> Python -> Rust, and Python sees the same code points.
+            let text = "h\u{e9}llo w\u{f6}rld \u{2713} \u{65e5}\u{672c}\u{8a9e} \u{1f40d}";
+            let value = gil.str(text).unwrap();
+            assert_eq!(value.to_text().unwrap(), text);
+            gil.set_global("s", value).unwrap();
+            let same = gil
+                .eval("(s if isinstance(s, type(u'')) else s.decode('utf-8')) == u'h\\xe9llo w\\xf6rld \\u2713 \\u65e5\\u672c\\u8a9e \\U0001f40d'")
+                .unwrap();
+            assert!(same.is_true().unwrap());
+            assert_eq!(gil.eval("u'\\u65e5\\u672c'").unwrap().to_text().unwrap(), "\u{65e5}\u{672c}");
+
+            // Bytes: every byte value survives.
+            let all: Vec<u8> = (0..=255).collect();
+            let bytes = gil.bytes(&all).unwrap();
+            assert_eq!(bytes.to_bytes().unwrap(), all);
+            gil.set_global("b", bytes).unwrap();
+            assert_eq!(gil.eval("len(b)").unwrap().to_i64().unwrap(), 256);
+
+            // Paths that are not UTF-8: Python opens them, lists them, and
+            // hands back the very same bytes.
+            gil.set_global("p", gil.path(&path).unwrap()).unwrap();
+            gil.set_global("d", gil.path(dir.path()).unwrap()).unwrap();
+            assert_eq!(gil.eval("open(p, 'rb').read()").unwrap().to_bytes().unwrap(), b"payload");
+            let listed = gil.eval("[__import__('os').path.join(d, n) for n in __import__('os').listdir(d)]").unwrap();
+            let listed = listed.items().unwrap();
+            assert_eq!(listed.len(), 1);
+            assert_eq!(listed[0].to_path().unwrap(), path);
+            gil.run("open(p + type(p)('.copy'), 'wb').write(b'copy')").unwrap();
+        }
+        let copy = dir.path().join(OsStr::from_bytes(b"caf\xe9-\xff\xfe.txt.copy"));
+        assert_eq!(std::fs::read(copy).unwrap(), b"copy");
+        assert!(python.finalize(Duration::from_secs(5)).unwrap().finalized);
+    });
+}
+
+#[test]
+fn exceptions_and_sys_exit_are_captured_not_fatal() {
+    isolated("exceptions_and_sys_exit_are_captured_not_fatal", || {
+        let python = start();
+        for interpreter in [python.main().clone(), python.new_interpreter(default_isolation()).unwrap()] {
+            let gil = interpreter.gil().unwrap();
+            let Err(Error::Python(error)) = gil.run("def f():\n    raise ValueError('bad thing')\nf()\n") else {
+                panic!("no error")
+            };
+            assert_eq!(error.type_name, "ValueError");
+            assert_eq!(error.message, "bad thing");
+            assert!(error.traceback.contains("line 2, in f"), "{}", error.traceback);
+            assert!(error.traceback.ends_with("ValueError: bad thing\n"), "{}", error.traceback);
+            assert!(error.exit.is_none());
+
+            let Err(Error::Python(error)) = gil.run("import sys; sys.exit(7)") else { panic!("no error") };
+            assert_eq!(error.exit, Some(SystemExit { code: 7, message: None }));
+            let Err(Error::Python(error)) = gil.run("import sys; sys.exit('stop')") else { panic!("no error") };
+            assert_eq!(error.exit, Some(SystemExit { code: 1, message: Some("stop".into()) }));
+            // The interpreter carries on.
+            assert_eq!(gil.eval("6 * 7").unwrap().to_i64().unwrap(), 42);
+        }
+        assert!(python.finalize(Duration::from_secs(5)).unwrap().finalized);
+    });
+}
+
+#[test]
+fn host_calls_can_reach_other_interpreters() {
+    isolated("host_calls_can_reach_other_interpreters", || {
+        static OTHER: OnceLock<Interpreter> = OnceLock::new();
+        let python = start();
+        let caller = python.new_interpreter(default_isolation()).unwrap();
+        let other = python.new_interpreter(default_isolation()).unwrap();
+        other.gil().unwrap().run("value = 'from the other side'").unwrap();
+        OTHER.set(other).unwrap();
+        // A cross-interpreter call: the caller's GIL is released by the host
+        // call, so the handler can take the other interpreter's; only text
+        // crosses.
+        pyhost::python::set_handler(|call| match call.method {
+            "peek" => {
+                let other = OTHER.get().unwrap();
+                let gil = other.gil().map_err(|e| e.to_string())?;
+                let name = String::from_utf8_lossy(call.payload).into_owned();
+                gil.eval(&name).and_then(|v| v.to_text()).map_err(|e| e.to_string())
+            }
+            other => Err(format!("no method {other}")),
+        });
+        let gil = caller.gil().unwrap();
+        assert_eq!(gil.eval("__import__('_pyhost').call('peek', 'value')").unwrap().to_text().unwrap(), "from the other side");
+        let Err(Error::Python(error)) = gil.eval("__import__('_pyhost').call('nope', '')") else { panic!("no error") };
+        assert_eq!(error.type_name, "RuntimeError");
+        assert_eq!(error.message, "no method nope");
+        drop(gil);
+        assert!(python.finalize(Duration::from_secs(5)).unwrap().finalized);
+    });
+}
+
+#[test]
+fn owned_objects_are_released_under_their_own_interpreter() {
+    isolated("owned_objects_are_released_under_their_own_interpreter", || {
+        let python = start();
+        let a = python.new_interpreter(default_isolation()).unwrap();
+        let b = python.new_interpreter(default_isolation()).unwrap();
+        let kept = {
+            let gil = a.gil().unwrap();
+            gil.run("import sys\nsys.deleted = []\nclass T(object):\n    def __del__(self):\n        sys.deleted.append(1)\n")
+                .unwrap();
+            gil.eval("T()").unwrap().into_owned()
+        };
+        {
+            // Dropped while b's GIL is held: a's GIL cannot be taken here, so
+            // the release waits for a's next guard.
+            let _b = b.gil().unwrap();
+            drop(kept);
+        }
+        assert_eq!(eval_i64(&a, "len(sys.deleted)"), 1);
+        let kept = a.gil().unwrap().eval("T()").unwrap().into_owned();
+        drop(kept); // no guard held: released at once, under a's GIL
+        assert_eq!(eval_i64(&a, "len(sys.deleted)"), 2);
+        assert!(python.finalize(Duration::from_secs(5)).unwrap().finalized);
+    });
+}
+
+#[test]
+fn threads_that_exit_leave_no_thread_states_behind() {
+    isolated("threads_that_exit_leave_no_thread_states_behind", || {
+        let python = start();
+        let interpreter = python.new_interpreter(default_isolation()).unwrap();
+        for _ in 0..3 {
+            let interpreter = interpreter.clone();
+            thread::spawn(move || assert_eq!(eval_i64(&interpreter, "3 * 3"), 9)).join().unwrap();
+        }
+        let count = interpreter.gil().unwrap().thread_state_count();
+        assert_eq!(count, 1, "the exited threads' states are still there");
+        assert!(matches!(interpreter.end(Duration::ZERO).unwrap(), EndOutcome::Ended));
+        assert!(matches!(interpreter.gil(), Err(Error::Ended(_))));
+        assert!(python.finalize(Duration::from_secs(5)).unwrap().finalized);
+    });
+}
+
+/// CherryPy's timeout monitor, in miniature: a daemon thread asleep for an
+/// hour. The interpreter must be left alive and Python not finalized, without
+/// an abort (Py_EndInterpreter / Py_Finalize) or a hang (the harness's timeout).
+#[test]
+fn teardown_with_a_leftover_thread_neither_aborts_nor_hangs() {
+    isolated("teardown_with_a_leftover_thread_neither_aborts_nor_hangs", || {
+        let python = start();
+        let clean = python.new_interpreter(default_isolation()).unwrap();
+        let busy = python.new_interpreter(default_isolation()).unwrap();
+        busy.gil()
+            .unwrap()
+            .run("import threading, time\nt = threading.Thread(target=time.sleep, args=(3600,), name='monitor')\nt.daemon = True\nt.start()\n")
+            .unwrap();
+        let EndOutcome::Left(left) = busy.end(Duration::from_millis(100)).unwrap() else { panic!("ended under a thread") };
+        assert_eq!(left.threads, vec![PyThread { name: "monitor".into(), daemon: true }]);
+        assert_eq!(left.unnamed, 0);
+        // Left alive, and still usable.
+        assert_eq!(eval_i64(&busy, "40 + 2"), 42);
+        let report = python.finalize(Duration::from_millis(100)).unwrap();
+        assert_eq!(report.ended, vec![clean.id()]);
+        assert_eq!(report.left.len(), 1);
+        assert_eq!(report.left[0].interpreter, busy.id());
+        assert!(!report.finalized);
+        assert!(matches!(busy.gil(), Err(Error::Finalized)));
+    });
+}
+
+#[test]
+fn teardown_with_a_stuck_thread_in_main_does_not_hang() {
+    isolated("teardown_with_a_stuck_thread_in_main_does_not_hang", || {
+        let python = start();
+        python
+            .main()
+            .gil()
+            .unwrap()
+            .run("import threading, time\nthreading.Thread(target=time.sleep, args=(3600,), name='stuck').start()\n")
+            .unwrap();
+        let report = python.finalize(Duration::from_millis(100)).unwrap();
+        assert!(!report.finalized, "Py_Finalize would have waited for the thread");
+        assert_eq!(report.left[0].interpreter, 0);
+        assert_eq!(report.left[0].threads, vec![PyThread { name: "stuck".into(), daemon: false }]);
+    });
+}

@@ -78,6 +78,10 @@ pub(crate) enum Phase {
 pub(crate) struct Table {
     entries: HashMap<ThreadId, ThreadEntry>,
     pub(crate) phase: Phase,
+    /// States that exiting threads took out of the table and are disposing
+    /// of right now: still in Python's list, no longer in ours. An ender
+    /// waits for them rather than mistake them for Python's threads.
+    pub(crate) disposing: usize,
 }
 
 pub(crate) struct Inner {
@@ -157,7 +161,7 @@ impl Inner {
             raw,
             isolation,
             parent,
-            table: Mutex::new(Table { entries: HashMap::new(), phase: Phase::Open }),
+            table: Mutex::new(Table { entries: HashMap::new(), phase: Phase::Open, disposing: 0 }),
             pending_decrefs: Mutex::new(Vec::new()),
         });
         let entry = ThreadEntry { ts: first_ts, depth: 0, pinned: true };
@@ -236,15 +240,27 @@ impl Inner {
             if table.phase == Phase::Ended || table.entries.get(&me).is_some_and(|e| e.pinned) {
                 return;
             }
-            Inner::take_own_state(&mut table)
+            let taken = Inner::take_own_state(&mut table);
+            table.disposing += taken.is_some() as usize;
+            taken
         };
         if let Some(ts) = taken {
             if runtime::is_running() {
                 // SAFETY: the entry was removed under the lock, so no one else
                 // will use or dispose of ts; it belongs to this thread and is
-                // not current (a guard cannot outlive its thread).
+                // not current (a guard cannot outlive its thread); the
+                // interpreter cannot end while `disposing` counts it.
                 unsafe { ffi::ph_tstate_dispose_own(ts) };
             }
+            self.lock().disposing -= 1;
+        }
+    }
+
+    /// Waits until no exiting thread is disposing of a state here. Called
+    /// with the phase already past Open, so no new disposal starts.
+    pub(crate) fn wait_for_disposals(&self) {
+        while self.lock().disposing > 0 {
+            thread::sleep(std::time::Duration::from_millis(1));
         }
     }
 }

@@ -203,8 +203,11 @@ impl Python {
         self.main.inner.lock().phase = Phase::Closing;
         let main_ts = self.main.inner.checkout(true)?;
         // From here on no thread may touch Python: thread exits and owned
-        // objects see the runtime closed and leave their states alone.
+        // objects see the runtime closed and leave their states alone. A
+        // thread already disposing of its state finishes first, or it would
+        // be taking the GIL while Py_Finalize tears the interpreter down.
         self.main.inner.lock().phase = Phase::Ended;
+        self.main.inner.wait_for_disposals();
         close();
         // SAFETY: main_ts is this (the initializing) thread's main state; no
         // guard is held; every sub-interpreter has ended.

@@ -136,14 +136,23 @@ impl Interpreter {
             }
             table.phase = Phase::Closing; // no new guards from here on
         }
-        let gil = self.gil_for_close()?;
-        let others = Inner::take_other_states(&mut self.inner.lock());
-        for ts in others {
-            // SAFETY: these states belong to host threads that are not inside
-            // a guard (checked while closing) and can no longer enter one;
-            // this thread holds the interpreter's GIL.
-            unsafe { ffi::ph_tstate_dispose_other(ts) };
-        }
+        let gil = loop {
+            // Threads exiting right now dispose of their own states and need
+            // the GIL to do it: let them finish before counting.
+            self.inner.wait_for_disposals();
+            let gil = self.gil_for_close()?;
+            let others = Inner::take_other_states(&mut self.inner.lock());
+            for ts in others {
+                // SAFETY: these states belong to host threads that are not
+                // inside a guard (checked while closing) and can no longer
+                // enter one; this thread holds the interpreter's GIL.
+                unsafe { ffi::ph_tstate_dispose_other(ts) };
+            }
+            if gil.thread_state_count() > 1 && self.inner.lock().disposing > 0 {
+                continue; // one more started exiting meanwhile; drop the GIL for it
+            }
+            break gil;
+        };
         if gil.thread_state_count() > 1 {
             let left = python_threads(&gil)?;
             gil.flush_std_streams();

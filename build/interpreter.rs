@@ -62,50 +62,52 @@ pub fn requested() -> (String, &'static str) {
 /// embedded: headers present, shared libpython present. Every error names the fix.
 pub fn discover() -> Result<Interpreter, String> {
     let (requested, requested_by) = requested();
-    let output = Command::new(&requested)
-        .arg("-c")
-        .arg(PROBE)
-        // A user's PYTHONPATH or -X flags must not change what we learn.
-        .env_remove("PYTHONPATH")
-        .env_remove("PYTHONHOME")
-        .output()
-        .map_err(|e| {
-            format!(
-                "cannot run the Python interpreter `{requested}` (chosen by {requested_by}): {e}.\n\
-                 Install the interpreters with `scripts/install-pythons`, or set PYHOST_PYTHON to the \
-                 path of an interpreter, e.g. PYHOST_PYTHON=/usr/bin/python3.11"
-            )
-        })?;
-    if !output.status.success() {
-        return Err(format!(
-            "the Python interpreter `{requested}` (chosen by {requested_by}) failed to run the probe \
-             ({}):\n{}\nInstall the interpreters with `scripts/install-pythons`, or set PYHOST_PYTHON \
-             to the path of a working interpreter.",
-            output.status,
-            String::from_utf8_lossy(&output.stderr).trim()
-        ));
+    let mut failures = Vec::new();
+    let mut stdout = None;
+    for candidate in candidates(&requested) {
+        match probe(&candidate) {
+            Ok(out) => {
+                if !failures.is_empty() {
+                    println!(
+                        "cargo:warning=using {} for `{requested}`: {}",
+                        candidate.display(),
+                        failures.join("; ")
+                    );
+                }
+                stdout = Some(out);
+                break;
+            }
+            Err(why) => failures.push(format!("{} {why}", candidate.display())),
+        }
     }
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let probe: serde_json::Value = serde_json::from_str(stdout.trim()).map_err(|e| {
+    let Some(stdout) = stdout else {
+        return Err(format!(
+            "cannot use the Python interpreter `{requested}` (chosen by {requested_by}):\n  {}\n\
+             Install the interpreters with `scripts/install-pythons`, or set PYHOST_PYTHON to the \
+             path of a working interpreter, e.g. PYHOST_PYTHON=/usr/bin/python3.11",
+            failures.join("\n  ")
+        ));
+    };
+    let facts: serde_json::Value = serde_json::from_str(stdout.trim()).map_err(|e| {
         format!("the probe printed something that is not JSON ({e}):\n{stdout}")
     })?;
 
-    let text = |key: &str| probe[key].as_str().unwrap_or_default().to_string();
+    let text = |key: &str| facts[key].as_str().unwrap_or_default().to_string();
     let paths = |key: &str| -> Vec<PathBuf> {
-        probe[key]
+        facts[key]
             .as_array()
             .map(|a| a.iter().filter_map(|v| v.as_str()).map(PathBuf::from).collect())
             .unwrap_or_default()
     };
-    let major = probe["major"].as_u64().unwrap_or(0) as u32;
-    let minor = probe["minor"].as_u64().unwrap_or(0) as u32;
+    let major = facts["major"].as_u64().unwrap_or(0) as u32;
+    let minor = facts["minor"].as_u64().unwrap_or(0) as u32;
     let version = text("version");
     if !(major == 2 && minor == 7) && !(major == 3 && minor >= 5) {
         return Err(format!(
             "`{requested}` is Python {version}; pyhost builds against Python 2.7 or 3.5 and later"
         ));
     }
-    let python_bits = probe["pointer_size"].as_u64().unwrap_or(0) * 8;
+    let python_bits = facts["pointer_size"].as_u64().unwrap_or(0) * 8;
     let target_bits = env::var("CARGO_CFG_TARGET_POINTER_WIDTH").unwrap_or_default();
     if python_bits.to_string() != target_bits {
         return Err(format!(
@@ -119,11 +121,11 @@ pub fn discover() -> Result<Interpreter, String> {
         major,
         minor,
         version,
-        hexversion: probe["hexversion"].as_u64().unwrap_or(0),
+        hexversion: facts["hexversion"].as_u64().unwrap_or(0),
         executable: PathBuf::from(text("executable")),
         prefix: text("prefix"),
         abiflags: text("abiflags"),
-        gil_disabled: probe["gil_disabled"].as_bool().unwrap_or(false),
+        gil_disabled: facts["gil_disabled"].as_bool().unwrap_or(false),
         include_dir: PathBuf::new(),
         lib_dir: PathBuf::new(),
         lib_name: format!("python{}", text("ldversion")),
@@ -152,7 +154,7 @@ pub fn discover() -> Result<Interpreter, String> {
         .find(|d| d.join(&file).exists())
         .cloned()
         .ok_or_else(|| {
-            let hint = if probe["shared"].as_bool() == Some(true) {
+            let hint = if facts["shared"].as_bool() == Some(true) {
                 format!("Install it: `apt-get install {}` (or run `scripts/install-pythons`).", found.dev_package())
             } else {
                 "This interpreter was built without --enable-shared, so it cannot be embedded \
@@ -167,6 +169,55 @@ pub fn discover() -> Result<Interpreter, String> {
             )
         })?;
     Ok(found)
+}
+
+/// Where to look for a command: a path is taken as it is; a bare name is
+/// every match on PATH, in order, then the folders scripts/install-pythons
+/// builds into. Trying each in turn gets past a version-manager shim that
+/// exists on PATH but does not run (pyenv's `python2.7` when 2.7 is not
+/// its selected version).
+fn candidates(requested: &str) -> Vec<PathBuf> {
+    if requested.contains('/') {
+        return vec![PathBuf::from(requested)];
+    }
+    let mut found: Vec<PathBuf> = env::var_os("PATH")
+        .map(|path| env::split_paths(&path).map(|dir| dir.join(requested)).collect())
+        .unwrap_or_default();
+    if let Some(cache) = env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")))
+    {
+        if let Ok(entries) = std::fs::read_dir(cache.join("pyhost/pythons")) {
+            let mut dirs: Vec<PathBuf> = entries.filter_map(|e| e.ok()).map(|e| e.path().join("bin")).collect();
+            dirs.sort();
+            found.extend(dirs.into_iter().map(|dir| dir.join(requested)));
+        }
+    }
+    found.retain(|p| p.is_file());
+    if found.is_empty() {
+        found.push(PathBuf::from(requested)); // so the error says why it cannot run
+    }
+    found
+}
+
+/// Runs the probe under one interpreter: its JSON, or why it failed.
+fn probe(interpreter: &Path) -> Result<String, String> {
+    let output = Command::new(interpreter)
+        .arg("-c")
+        .arg(PROBE)
+        // A user's PYTHONPATH or PYTHONHOME must not change what we learn.
+        .env_remove("PYTHONPATH")
+        .env_remove("PYTHONHOME")
+        .output()
+        .map_err(|e| format!("cannot be run: {e}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "failed ({}): {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr).trim().replace('\n', " ")
+        ));
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
 fn list(dirs: &[PathBuf]) -> String {

@@ -193,10 +193,12 @@ impl Python {
             teardown::end_into(&interpreter, grace, &mut report);
         }
         let main_threads = teardown::wait_for_threads(&self.main, grace)?;
-        if !report.left.is_empty() || !main_threads.threads.iter().all(|t| t.daemon) {
-            if main_threads.threads.iter().any(|t| !t.daemon) {
-                report.left.push(main_threads);
-            }
+        // Daemon threads of the main interpreter are Py_Finalize's to stop;
+        // a non-daemon one would make it wait forever.
+        if main_threads.threads.iter().any(|t| !t.daemon) {
+            report.left.push(main_threads);
+        }
+        if !report.left.is_empty() || !report.busy.is_empty() {
             teardown::abandon(&self.main, &report);
             return Ok(report);
         }

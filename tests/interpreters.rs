@@ -313,3 +313,24 @@ fn teardown_with_a_stuck_thread_in_main_does_not_hang() {
         assert_eq!(report.left[0].threads, vec![PyThread { name: "stuck".into(), daemon: false }]);
     });
 }
+
+/// A host thread stuck inside an interpreter (a serve() that never returns)
+/// makes it busy: it is neither ended nor is Python finalized under it.
+#[test]
+fn teardown_with_a_host_thread_inside_an_interpreter_does_not_abort() {
+    isolated("teardown_with_a_host_thread_inside_an_interpreter_does_not_abort", || {
+        let python = start();
+        let stuck = python.new_interpreter(default_isolation()).unwrap();
+        let (entered_tx, entered) = std::sync::mpsc::channel();
+        let inside = stuck.clone();
+        thread::spawn(move || {
+            let gil = inside.gil().unwrap();
+            entered_tx.send(()).unwrap();
+            let _ = gil.run("import time\ntime.sleep(3600)\n");
+        });
+        entered.recv().unwrap();
+        let report = python.finalize(Duration::from_millis(100)).unwrap();
+        assert_eq!(report.busy, vec![stuck.id()], "{report:?}");
+        assert!(!report.finalized);
+    });
+}

@@ -18,5 +18,5 @@ pub use gil::Gil;
 pub use host_call::{set_handler, HostCall};
 pub use interpreter::{Interpreter, Isolation};
 pub use object::{Obj, OwnedObj};
-pub use runtime::{InitConfig, Python};
+pub use runtime::{InitConfig, Python, PythonHandle};
 pub use teardown::{EndOutcome, Leftover, PyThread, Teardown};

@@ -128,39 +128,15 @@ impl Python {
         &self.main
     }
 
+    /// A handle other threads can keep, to make interpreters.
+    pub fn handle(&self) -> PythonHandle {
+        PythonHandle { main: self.main.clone() }
+    }
+
     /// A new interpreter with the given isolation (`Main` returns the main
     /// interpreter itself). Any thread may call this.
     pub fn new_interpreter(&self, isolation: Isolation) -> Result<Interpreter> {
-        if isolation == Isolation::Main {
-            return Ok(self.main.clone());
-        }
-        if !supported_isolations().contains(&isolation) {
-            return Err(Error::Usage(format!(
-                "isolation `{isolation}` needs Python 3.12 or later; this pyhost was built against \
-                 Python {}. Use `shared` or `main`, or build against a newer interpreter \
-                 (PYHOST_PYTHON=python3.13 cargo build)",
-                BUILD.version
-            )));
-        }
-        if gil::holds_any() {
-            return Err(Error::Usage("cannot create an interpreter while holding a GIL".into()));
-        }
-        ensure_running()?;
-        let parent = self.main.inner.checkout(false)?;
-        let mut err: *mut libc::c_char = std::ptr::null_mut();
-        // SAFETY: parent is this thread's main-interpreter state, not
-        // current (this thread holds no guard); compat takes and releases
-        // the GIL itself.
-        let ts = unsafe { ffi::ph_interpreter_new(parent, isolation.to_ffi(), &mut err) };
-        self.main.inner.checkin();
-        if ts.is_null() {
-            // SAFETY: on failure err is a compat buffer (or NULL).
-            return Err(Error::NewInterpreter(unsafe { text::owned_c_str_lossy(err) }));
-        }
-        let interpreter = Interpreter { inner: Inner::new(ts, isolation, Some(Arc::clone(&self.main.inner))) };
-        live().push(interpreter.clone());
-        tracing::debug!(interpreter = interpreter.id(), %isolation, "created interpreter");
-        Ok(interpreter)
+        self.handle().new_interpreter(isolation)
     }
 
     /// Ends every interpreter that can be ended, then finalizes Python when
@@ -226,5 +202,53 @@ impl Drop for Python {
         if let Err(error) = self.finish(Duration::ZERO) {
             tracing::warn!("Python was not finalized: {error}");
         }
+    }
+}
+
+/// What any thread may do with the runtime: reach the main interpreter and
+/// make new ones. Finalizing stays with the `Python` owner.
+#[derive(Clone)]
+pub struct PythonHandle {
+    main: Interpreter,
+}
+
+impl PythonHandle {
+    pub fn main(&self) -> &Interpreter {
+        &self.main
+    }
+
+    /// A new interpreter with the given isolation (`Main` returns the main
+    /// interpreter itself).
+    pub fn new_interpreter(&self, isolation: Isolation) -> Result<Interpreter> {
+        if isolation == Isolation::Main {
+            return Ok(self.main.clone());
+        }
+        if !supported_isolations().contains(&isolation) {
+            return Err(Error::Usage(format!(
+                "isolation `{isolation}` needs Python 3.12 or later; this pyhost was built against \
+                 Python {}. Use `shared` or `main`, or build against a newer interpreter \
+                 (PYHOST_PYTHON=python3.13 cargo build)",
+                BUILD.version
+            )));
+        }
+        if gil::holds_any() {
+            return Err(Error::Usage("cannot create an interpreter while holding a GIL".into()));
+        }
+        ensure_running()?;
+        let parent = self.main.inner.checkout(false)?;
+        let mut err: *mut libc::c_char = std::ptr::null_mut();
+        // SAFETY: parent is this thread's main-interpreter state, not
+        // current (this thread holds no guard); compat takes and releases
+        // the GIL itself.
+        let ts = unsafe { ffi::ph_interpreter_new(parent, isolation.to_ffi(), &mut err) };
+        self.main.inner.checkin();
+        if ts.is_null() {
+            // SAFETY: on failure err is a compat buffer (or NULL).
+            return Err(Error::NewInterpreter(unsafe { text::owned_c_str_lossy(err) }));
+        }
+        let interpreter = Interpreter { inner: Inner::new(ts, isolation, Some(Arc::clone(&self.main.inner))) };
+        live().push(interpreter.clone());
+        tracing::debug!(interpreter = interpreter.id(), %isolation, "created interpreter");
+        Ok(interpreter)
     }
 }

@@ -5,4 +5,5 @@
 //! version), [`python`] (the safe Rust face of it), [`cli`] (thin commands).
 
 pub mod cli;
+pub mod host;
 pub mod python;

@@ -1,7 +1,9 @@
 //! The command line. Each subcommand parses, calls the runtime, prints.
 
+mod ctl;
 mod exec;
 mod info;
+mod run;
 
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
@@ -32,15 +34,28 @@ struct Cli {
 enum Command {
     Info(info::Args),
     Exec(exec::Args),
+    Run(run::Args),
+    Ctl(ctl::Args),
+    /// Internal: the placement probe's child process (see host/placement.rs).
+    #[command(name = "__probe", hide = true)]
+    Probe,
 }
 
 /// Runs the command line and returns the process exit status.
 pub fn main() -> i32 {
     let cli = Cli::parse();
-    init_logging(cli.verbose);
     let result = match cli.command {
-        Command::Info(args) => info::run(args),
-        Command::Exec(args) => exec::run(args),
+        Command::Run(args) => run::run(args, cli.verbose), // its config may set the level
+        command => {
+            init_logging(cli.verbose, "warn");
+            match command {
+                Command::Info(args) => info::run(args),
+                Command::Exec(args) => exec::run(args),
+                Command::Ctl(args) => ctl::run(args),
+                Command::Probe => crate::host::placement::run_probe_child().map(|()| 0),
+                Command::Run(_) => unreachable!("handled above"),
+            }
+        }
     };
     match result {
         Ok(status) => status,
@@ -62,10 +77,12 @@ pub(crate) fn print_stdout(text: &str) -> std::io::Result<()> {
     }
 }
 
-fn init_logging(verbose: u8) {
+/// Logs go to stderr. -v raises the level to info, -vv to debug; PYHOST_LOG
+/// (an EnvFilter, e.g. `debug`) overrides both.
+pub(crate) fn init_logging(verbose: u8, default: &str) {
     let default = match verbose {
-        0 => "warn",
-        1 => "info",
+        0 => default,
+        1 if default != "debug" => "info",
         _ => "debug",
     };
     let filter = EnvFilter::try_from_env("PYHOST_LOG").unwrap_or_else(|_| EnvFilter::new(default));

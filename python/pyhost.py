@@ -1,0 +1,379 @@
+"""pyhost: what a hosted module sees of its host. Runs unchanged on 2.7 and 3.x.
+
+A module is a folder holding ``module.py`` that defines one subclass of
+``pyhost.Module``::
+
+    import pyhost
+
+    class Hello(pyhost.Module):
+        OPTIONS = {'greeting': 'hello'}     # option -> default
+        NOTIFY_TYPES = ['tick', 'state']    # events notify() receives
+
+        def serve(self):                    # optional; runs on its own thread
+            while not self.stopping.wait(1):
+                self.log.info(self.get_option('greeting'))
+
+        def notify(self, event, payload):   # optional
+            self.set_state('last_event', event)
+
+        def self_test(self):                # optional; raise on failure
+            assert self.remote('other', 'ping') == 'pong'
+
+The host calls the functions whose names start with ``_host_``; modules never
+need them. Everything that crosses between the host and a module, or between
+two modules, is JSON text: no Python object leaves its interpreter.
+"""
+
+import json
+import logging
+import os
+import sys
+import threading
+import traceback
+
+import _pyhost
+
+PY2 = sys.version_info[0] == 2
+
+__all__ = ['Module', 'RemoteError', 'ModuleExit']
+
+
+class RemoteError(Exception):
+    """A host call or a call to another module failed; the message says why."""
+
+
+class ModuleExit(SystemExit):
+    """Raised where a module called os._exit: the host keeps running and marks
+    the module failed instead of letting it end the process."""
+
+
+def _text(value):
+    """Native text for JSON: 2.x byte strings are decoded, never rejected."""
+    if PY2 and isinstance(value, str):
+        return value.decode('utf-8', 'replace')
+    return value
+
+
+def _call(method, payload):
+    try:
+        reply = _pyhost.call(method, json.dumps(payload))
+    except RuntimeError as error:
+        raise RemoteError(str(error))
+    return json.loads(reply) if reply else None
+
+
+# -- which module is running ------------------------------------------------
+# One interpreter usually holds one module; the main interpreter may hold
+# several, so the current module is tracked per thread, and threads a module
+# starts inherit it (see _patched_start).
+
+_local = threading.local()
+_interpreter_module = [None]
+
+
+def _current_module():
+    name = getattr(_local, 'module', None)
+    if name is None:
+        name = getattr(threading.current_thread(), '_pyhost_module', None)
+    return name or _interpreter_module[0]
+
+
+class _Running(object):
+    """Marks the current thread as running module `name` for a while."""
+
+    def __init__(self, name):
+        self.name = name
+
+    def __enter__(self):
+        self.saved = getattr(_local, 'module', None)
+        _local.module = self.name
+
+    def __exit__(self, *exc):
+        _local.module = self.saved
+        return False
+
+
+# -- the module base class ----------------------------------------------------
+
+class _HostLogHandler(logging.Handler):
+    def __init__(self, module):
+        logging.Handler.__init__(self)
+        self.module = module
+
+    def emit(self, record):
+        try:
+            _call('log', {'module': self.module, 'level': record.levelname.lower(),
+                          'message': _text(self.format(record))})
+        except Exception:
+            self.handleError(record)
+
+
+class Module(object):
+    """Base class of hosted modules. A subclass's __init__ takes no arguments;
+    name, options, log and stopping are set before it runs."""
+
+    OPTIONS = {}
+    NOTIFY_TYPES = []
+
+    def __init__(self):
+        pass
+
+    def get_option(self, name):
+        if name in self._pyhost_options:
+            return self._pyhost_options[name]
+        if name in self.OPTIONS:
+            return self.OPTIONS[name]
+        raise KeyError('module %s has no option %r (declare it in OPTIONS)' % (self.name, name))
+
+    def get_state(self, key, default=None):
+        """A value from the host's store, shared by all modules."""
+        reply = _call('state.get', {'module': self.name, 'key': _text(key)})
+        return default if reply is None or reply.get('value') is None else reply['value']
+
+    def set_state(self, key, value):
+        """Stores a JSON-able value; modules listening for 'state' are notified."""
+        _call('state.set', {'module': self.name, 'key': _text(key), 'value': value})
+
+    def remote(self, module, method, *args):
+        """Calls method(*args) of another module; arguments and result travel as JSON."""
+        reply = _call('remote', {'module': self.name, 'target': _text(module),
+                                 'method': _text(method), 'args': list(args)})
+        return reply['result']
+
+    def shutdown(self):
+        """Asks serve() to return; the default sets self.stopping."""
+        self.stopping.set()
+
+
+# -- guards -------------------------------------------------------------------
+
+def _report_exit(what):
+    stack = ''.join(traceback.format_stack()[:-2])
+    _call('guard', {'module': _current_module(), 'what': what, 'traceback': _text(stack)})
+
+
+def _guarded_os_exit(code=0):
+    # CherryPy's Bus.exit calls os._exit(70) when a start listener fails (a
+    # port already in use): that must fail the module, not end the host.
+    _report_exit('os._exit(%r)' % (code,))
+    raise ModuleExit(code)
+
+
+def _make_guarded_sys_exit(original):
+    def exit(code=None):
+        # On a thread the module started, SystemExit would end only that
+        # thread, silently; reporting it first makes it fail the module. In
+        # a call from the host (serve, notify...) it reaches the host anyway.
+        if getattr(_local, 'module', None) is None:
+            _report_exit('sys.exit(%r)' % (code,))
+        original(code)
+    return exit
+
+
+def _patched_start(original):
+    def start(self):
+        if getattr(self, '_pyhost_module', None) is None:
+            self._pyhost_module = _current_module()
+        return original(self)
+    return start
+
+
+class _HostStream(object):
+    """sys.stdout / sys.stderr of a hosted interpreter: complete lines go to
+    the host log, tagged with the module that wrote them."""
+
+    def __init__(self, name, original):
+        self.name = name
+        self._original = original
+        self._partial = {}
+        self._lock = threading.Lock()
+        self.encoding = getattr(original, 'encoding', None) or 'utf-8'
+        self.errors = 'replace'
+
+    def write(self, data):
+        data = _text(data)
+        module = _current_module()
+        with self._lock:
+            lines = (self._partial.pop(module, u'') + data).split(u'\n')
+            if lines[-1]:
+                self._partial[module] = lines[-1]
+        for line in lines[:-1]:
+            self._send(module, line)
+        return len(data)
+
+    def writelines(self, lines):
+        for line in lines:
+            self.write(line)
+
+    def flush(self):
+        with self._lock:
+            partial, self._partial = self._partial, {}
+        for module, line in partial.items():
+            self._send(module, line)
+
+    def _send(self, module, line):
+        try:
+            _call('output', {'module': module, 'stream': self.name, 'line': line})
+        except Exception:
+            pass  # the host is going away; losing a line beats raising in print
+
+    def isatty(self):
+        return False
+
+    def fileno(self):
+        return self._original.fileno()
+
+
+_installed = []
+
+
+def _host_bootstrap(module_name, site_dirs):
+    """Prepares this interpreter for hosting: site folders, guards, output
+    capture. Called once per interpreter; module_name is None for the main
+    interpreter, which may hold several modules."""
+    import site
+    before = list(sys.path)
+    for folder in site_dirs:
+        site.addsitedir(folder)  # processes .pth files, as namespace packages need
+    # addsitedir appends; the host's folders must win over the system's
+    # dist-packages (Debian's six would shadow a pinned one), as PYTHONPATH does.
+    added = [p for p in sys.path if p not in before]
+    sys.path[:] = added + before
+    _interpreter_module[0] = module_name
+    if _installed:
+        return
+    _installed.append(True)
+    sys.dont_write_bytecode = True  # a host does not write into module folders
+    os._exit = _guarded_os_exit
+    sys.exit = _make_guarded_sys_exit(sys.exit)
+    threading.Thread.start = _patched_start(threading.Thread.start)
+    sys.stdout = _HostStream('stdout', sys.stdout)
+    sys.stderr = _HostStream('stderr', sys.stderr)
+
+
+# -- loading ------------------------------------------------------------------
+
+class Unloadable(Exception):
+    """The module cannot be loaded at all: a syntax error, a failed import, no
+    Module subclass. The message names the file and line."""
+
+
+def _where(error_tb, path):
+    """File and line of the innermost frame in the module's own folder."""
+    folder = os.path.dirname(os.path.abspath(path))
+    found = None
+    for filename, line, _, _ in traceback.extract_tb(error_tb):
+        if os.path.abspath(filename).startswith(folder):
+            found = (filename, line)
+    return found
+
+
+def _import_file(qualified, path):
+    if PY2:
+        import imp
+        return imp.load_source(qualified, path)
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(qualified, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[qualified] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        sys.modules.pop(qualified, None)
+        raise
+    return module
+
+
+def _load_class(name, path):
+    folder = os.path.dirname(os.path.abspath(path))
+    if folder not in sys.path:
+        sys.path.insert(0, folder)  # the module's own helpers, 2.x implicit relative imports too
+    try:
+        module = _import_file('pyhost_module_' + name, path)
+    except SyntaxError as error:
+        raise Unloadable('%s, line %s: SyntaxError: %s' % (error.filename, error.lineno, error.msg))
+    except Exception as error:
+        where = _where(sys.exc_info()[2], path)
+        prefix = '%s, line %s: ' % where if where else ''
+        raise Unloadable('%s%s: %s' % (prefix, type(error).__name__, error))
+    classes = [c for c in vars(module).values()
+               if isinstance(c, type) and issubclass(c, Module) and c is not Module
+               and c.__module__ == module.__name__]
+    if len(classes) != 1:
+        raise Unloadable('%s: expected one subclass of pyhost.Module, found %d' % (path, len(classes)))
+    return classes[0]
+
+
+def _host_load(name, path, options_json):
+    """Imports module.py and makes the instance. Returns (instance, meta JSON)."""
+    with _Running(name):
+        cls = _load_class(name, path)
+        instance = cls.__new__(cls)
+        instance.name = name
+        instance._pyhost_options = json.loads(options_json)
+        instance.log = logging.getLogger('pyhost.module.' + name)
+        instance.log.propagate = False
+        instance.log.setLevel(logging.DEBUG)
+        if not instance.log.handlers:
+            instance.log.addHandler(_HostLogHandler(name))
+        instance.stopping = threading.Event()
+        instance.__init__()
+    meta = {
+        'notify_types': [_text(t) for t in cls.NOTIFY_TYPES],
+        'serves': callable(getattr(instance, 'serve', None)),
+        'self_test': callable(getattr(instance, 'self_test', None)),
+    }
+    return instance, json.dumps(meta)
+
+
+def _host_serve(instance):
+    with _Running(instance.name):
+        try:
+            instance.serve()
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+
+
+def _host_notify(instance, event, payload_json):
+    with _Running(instance.name):
+        instance.notify(event, json.loads(payload_json))
+
+
+def _host_shutdown(instance):
+    with _Running(instance.name):
+        instance.stopping.set()
+        instance.shutdown()
+
+
+def _host_remote(instance, method, args_json):
+    with _Running(instance.name):
+        function = getattr(instance, method, None)
+        if method.startswith('_') or not callable(function):
+            raise RemoteError('module %s has no method %r' % (instance.name, method))
+        return json.dumps({'result': function(*json.loads(args_json))})
+
+
+def _host_self_test(instance):
+    with _Running(instance.name):
+        instance.self_test()
+
+
+def _host_threads(name):
+    """Live threads that module `name` started: (name, daemon) pairs."""
+    return [(_text(t.name), bool(t.daemon)) for t in threading.enumerate()
+            if getattr(t, '_pyhost_module', None) == name and t.is_alive()]
+
+
+def _host_probe(name, path):
+    """For placement: import module.py (nothing more) and list the extension
+    modules it brought in. Raises what the import raised."""
+    before = set(sys.modules)
+    _load_class(name, path)
+    suffixes = ('.so', '.pyd')
+    found = []
+    for key in set(sys.modules) - before:
+        filename = getattr(sys.modules.get(key), '__file__', None) or ''
+        if filename.endswith(suffixes):
+            found.append(key)
+    return json.dumps(sorted(found))

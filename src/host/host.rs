@@ -1,0 +1,316 @@
+//! The host: starts Python, places and loads the enabled modules, then
+//! supervises them (ticks, failures, restarts, control requests) until a
+//! signal, `--for` or `pyhost ctl stop`, and shuts down without aborting.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use serde_json::{json, Value};
+
+use crate::python::build_info::default_isolation;
+use crate::python::{InitConfig, Isolation, Python, PythonHandle};
+
+use super::config::{HostConfig, RestartPolicy};
+use super::control::{ControlHandle, ControlSocket};
+use super::discovery::discover;
+use super::module::Slot;
+use super::placement::{self, ProbeRequest};
+use super::report::{InterpreterReport, Report, State};
+use super::state::StateStore;
+use super::calls;
+
+/// What wakes the supervisor.
+pub enum HostEvent {
+    /// A module failed: clean it up, maybe restart it.
+    Failed(String),
+    /// `pyhost ctl stop`.
+    Stop,
+}
+
+/// What every thread of the host shares.
+pub struct Shared {
+    pub config: HostConfig,
+    pub python: PythonHandle,
+    /// Folders added to every interpreter with site.addsitedir.
+    pub site_dirs: Vec<PathBuf>,
+    pub slots: BTreeMap<String, Arc<Slot>>,
+    pub state: StateStore,
+    /// Module -> why the probe placed it in main.
+    placements: Mutex<BTreeMap<String, String>>,
+    pub events: Sender<HostEvent>,
+    ticks: AtomicU64,
+}
+
+impl Shared {
+    pub fn slot(&self, name: &str) -> Arc<Slot> {
+        Arc::clone(&self.slots[name])
+    }
+
+    /// The isolation a module is loaded with, and why, if it is not the asked-for one.
+    pub fn placement_for(&self, name: &str) -> (Isolation, Option<String>) {
+        let wanted = self.wanted_isolation(name);
+        match self.placements.lock().unwrap_or_else(|p| p.into_inner()).get(name) {
+            Some(reason) if wanted != Isolation::Main => (Isolation::Main, Some(reason.clone())),
+            _ => (wanted, None),
+        }
+    }
+
+    fn wanted_isolation(&self, name: &str) -> Isolation {
+        self.config.module(name).isolation.or(self.config.isolation).unwrap_or_else(default_isolation)
+    }
+
+    /// Stores a value and tells every module that listens for `state`.
+    pub fn set_state(&self, key: &str, value: Value, by: &str) {
+        self.state.set(key, value.clone());
+        self.broadcast("state", &json!({ "key": key, "value": value, "by": by }).to_string());
+    }
+
+    pub fn broadcast(&self, event: &str, payload: &str) {
+        for slot in self.slots.values() {
+            slot.offer(event, payload);
+        }
+    }
+
+    pub fn report(&self) -> Report {
+        Report {
+            interpreter: InterpreterReport::current(),
+            modules: self.slots.values().map(|s| s.report()).collect(),
+            finalized: None,
+        }
+    }
+
+    pub fn disable(self: &Arc<Self>, name: &str) -> anyhow::Result<()> {
+        let slot = self.slots.get(name).with_context(|| format!("there is no module `{name}`"))?;
+        slot.unload(self, State::Disabled);
+        Ok(())
+    }
+
+    /// A fresh start for one module: unload it (whatever its state), then
+    /// load it again in a new interpreter.
+    pub fn restart(self: &Arc<Self>, name: &str) -> anyhow::Result<()> {
+        let slot = self.slots.get(name).with_context(|| format!("there is no module `{name}`"))?;
+        slot.unload(self, State::Stopped);
+        slot.state().restarts += 1;
+        slot.load(self);
+        Ok(())
+    }
+
+    /// Loads a module after a control request, probing its placement first.
+    pub fn enable(self: &Arc<Self>, name: &str) -> anyhow::Result<()> {
+        let slot = self.slots.get(name).with_context(|| format!("there is no module `{name}`"))?;
+        if !matches!(slot.report().state, State::Running | State::Loading) {
+            self.probe(&[name.to_string()]);
+            slot.load(self);
+        }
+        Ok(())
+    }
+
+    fn probe(&self, names: &[String]) {
+        if !self.config.probe {
+            return;
+        }
+        let mut by_isolation: BTreeMap<&'static str, (Isolation, Vec<(String, PathBuf)>)> = BTreeMap::new();
+        for name in names {
+            let isolation = self.wanted_isolation(name);
+            if isolation != Isolation::Main {
+                let entry = by_isolation.entry(isolation.name()).or_insert((isolation, Vec::new()));
+                entry.1.push((name.clone(), self.slots[name].path.clone()));
+            }
+        }
+        for (_, (isolation, modules)) in by_isolation {
+            let request = ProbeRequest { isolation, site_dirs: self.site_dirs.clone(), modules };
+            let result = placement::probe(&request);
+            let mut placements = self.placements.lock().unwrap_or_else(|p| p.into_inner());
+            for (name, reason) in result.main_only {
+                tracing::info!("[{name}] placed in the main interpreter: {reason}");
+                placements.insert(name, reason);
+            }
+        }
+    }
+}
+
+/// Settings of one `pyhost run` beyond the config file.
+#[derive(Debug, Default)]
+pub struct RunOptions {
+    pub duration: Option<Duration>,
+    pub control: Option<PathBuf>,
+}
+
+pub struct Host {
+    python: Python,
+    shared: Arc<Shared>,
+    events: Receiver<HostEvent>,
+    control: Option<ControlHandle>,
+    stop_signal: Arc<AtomicBool>,
+}
+
+impl Host {
+    pub fn start(config: HostConfig, options: &RunOptions) -> anyhow::Result<Host> {
+        let modules = discover(&config.module_dirs)?;
+        if let super::config::Enable::Only(names) = &config.enable {
+            for name in names {
+                if !modules.contains_key(name) {
+                    anyhow::bail!(
+                        "module `{name}` is enabled but not found in {} (found: {})",
+                        config.module_dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(", "),
+                        modules.keys().cloned().collect::<Vec<_>>().join(", ")
+                    );
+                }
+            }
+        }
+        for (name, module) in &config.modules {
+            if let Some(isolation) = module.isolation.or(config.isolation) {
+                check_isolation(isolation).with_context(|| format!("module {name}"))?;
+            }
+        }
+        if let Some(isolation) = config.isolation {
+            check_isolation(isolation)?;
+        }
+        let stop_signal = Arc::new(AtomicBool::new(false));
+        for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+            signal_hook::flag::register(signal, Arc::clone(&stop_signal)).context("cannot install a signal handler")?;
+        }
+        let control = match &options.control {
+            Some(path) => Some(ControlSocket::bind(path)?),
+            None => None,
+        };
+        let python = Python::initialize(&InitConfig::default())?;
+        let (events_tx, events) = mpsc::channel();
+        let site_dirs = config.python_path.clone();
+        let slots = modules.into_iter().map(|(name, path)| (name.clone(), Arc::new(Slot::new(name, path)))).collect();
+        let shared = Arc::new(Shared {
+            config,
+            python: python.handle(),
+            site_dirs,
+            slots,
+            state: StateStore::default(),
+            placements: Mutex::new(BTreeMap::new()),
+            events: events_tx,
+            ticks: AtomicU64::new(0),
+        });
+        let for_calls = Arc::clone(&shared);
+        crate::python::set_handler(move |call| calls::handle(&for_calls, call));
+
+        let enabled: Vec<String> = shared.slots.keys().filter(|n| shared.config.is_enabled(n)).cloned().collect();
+        if enabled.is_empty() {
+            tracing::warn!(
+                "no module is enabled; found: {} (use --enable NAME,... or --all)",
+                shared.slots.keys().cloned().collect::<Vec<_>>().join(", ")
+            );
+        }
+        shared.probe(&enabled);
+        for name in &enabled {
+            shared.slots[name].load(&shared);
+        }
+        let control = control.map(|server| server.serve(Arc::clone(&shared)));
+        Ok(Host { python, shared, events, control, stop_signal })
+    }
+
+    pub fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
+    /// Supervises until a signal, the deadline or a stop request.
+    pub fn run(&mut self, duration: Option<Duration>) {
+        let deadline = duration.map(|d| Instant::now() + d);
+        let tick_every = self.shared.config.tick_interval;
+        let mut next_tick = Instant::now() + tick_every;
+        loop {
+            if self.stop_signal.load(Ordering::Relaxed) {
+                tracing::info!("stopping on a signal");
+                return;
+            }
+            let now = Instant::now();
+            if deadline.is_some_and(|d| now >= d) {
+                tracing::info!("stopping: --for expired");
+                return;
+            }
+            if !tick_every.is_zero() && now >= next_tick {
+                let count = self.shared.ticks.fetch_add(1, Ordering::Relaxed) + 1;
+                self.shared.broadcast("tick", &json!({ "count": count }).to_string());
+                next_tick = now + tick_every;
+            }
+            self.restart_due();
+            match self.events.recv_timeout(Duration::from_millis(50)) {
+                Ok(HostEvent::Failed(name)) => self.after_failure(&name),
+                Ok(HostEvent::Stop) => {
+                    tracing::info!("stopping on request");
+                    return;
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => return,
+            }
+        }
+    }
+
+    /// A failed module is unloaded (its shutdown() may stop its threads) and,
+    /// with restart = "on-failure", scheduled for a fresh interpreter.
+    fn after_failure(&self, name: &str) {
+        let slot = self.shared.slot(name);
+        slot.unload(&self.shared, State::Failed);
+        let restart = &self.shared.config.restart;
+        let mut st = slot.state();
+        if st.status != State::Failed || self.shared.config.restart_policy(name) != RestartPolicy::OnFailure {
+            return;
+        }
+        if st.restarts >= restart.limit {
+            tracing::warn!("[{name}] failed {} times; not restarting it again", st.restarts + 1);
+            return;
+        }
+        let delay = restart.backoff.saturating_mul(1 << st.restarts.min(16));
+        tracing::info!("[{name}] restarting in {delay:?}");
+        st.restart_at = Some(Instant::now() + delay);
+    }
+
+    fn restart_due(&self) {
+        let now = Instant::now();
+        for slot in self.shared.slots.values() {
+            let due = {
+                let mut st = slot.state();
+                let due = st.status == State::Failed && st.restart_at.is_some_and(|at| now >= at);
+                if due {
+                    st.restarts += 1;
+                }
+                due
+            };
+            if due {
+                slot.load(&self.shared);
+            }
+        }
+    }
+
+    /// Stops every module, ends every interpreter that can be ended, and
+    /// finalizes Python when that is safe. Returns the final report.
+    pub fn shutdown(self) -> Report {
+        let Host { python, shared, control, .. } = self;
+        if let Some(control) = control {
+            control.stop();
+        }
+        for slot in shared.slots.values() {
+            slot.unload(&shared, State::Stopped);
+        }
+        // Modules that were never enabled are reported as disabled.
+        let teardown = python.finalize(Duration::from_millis(200));
+        let mut report = shared.report();
+        report.finalized = Some(teardown.as_ref().is_ok_and(|t| t.finalized));
+        if let Err(error) = teardown {
+            tracing::warn!("Python was not finalized: {error}");
+        }
+        report
+    }
+}
+
+fn check_isolation(isolation: Isolation) -> anyhow::Result<()> {
+    if !crate::python::build_info::supported_isolations().contains(&isolation) {
+        anyhow::bail!(
+            "isolation {isolation} needs Python 3.12 or later; this pyhost embeds Python {}",
+            crate::python::BUILD.version
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,19 @@
+//! The module runtime: ceph-mgr's job, done for any program. Modules are
+//! discovered in folders, each loaded into its own interpreter, served on
+//! their own threads, notified through their own queues, guarded against
+//! exiting the process, restarted alone, and torn down without an abort.
+
+pub mod calls;
+pub mod config;
+pub mod control;
+pub mod discovery;
+pub mod host;
+pub mod module;
+pub mod placement;
+pub mod pyside;
+pub mod report;
+pub mod state;
+
+pub use config::HostConfig;
+pub use host::{Host, RunOptions};
+pub use report::{ModuleReport, Report, State};

@@ -1,0 +1,103 @@
+//! The host's side of python/pyhost.py: installing it in an interpreter, and
+//! the calls the host makes into it. The package is compiled into the binary
+//! and created from source in each interpreter, so an installed pyhost needs
+//! no files beside it.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::python::{Gil, Obj, OwnedObj, Result};
+
+pub const SOURCE: &str = include_str!("../../python/pyhost.py");
+
+/// Creates sys.modules['pyhost'] from the source bound to __pyhost_source__,
+/// unless this interpreter has it already (the main one hosts several modules).
+const INSTALL: &str = "\
+import sys
+if 'pyhost' not in sys.modules:
+    _pyhost_module = type(sys)('pyhost')
+    _pyhost_module.__file__ = '<pyhost>/pyhost.py'
+    sys.modules['pyhost'] = _pyhost_module
+    try:
+        exec(compile(__pyhost_source__, '<pyhost>/pyhost.py', 'exec'), _pyhost_module.__dict__)
+    except BaseException:
+        del sys.modules['pyhost']
+        raise
+    finally:
+        del _pyhost_module
+del __pyhost_source__
+";
+
+fn call<'g>(gil: &'g Gil<'_>, function: &str, args: Vec<Obj<'g>>) -> Result<Obj<'g>> {
+    gil.import("pyhost")?.call_method(function, args)
+}
+
+/// Makes an interpreter ready to host: the pyhost package, site folders
+/// (.pth files processed), guards against os._exit/sys.exit, output capture.
+/// `module` is None for the main interpreter, which may host several.
+pub fn bootstrap(gil: &Gil<'_>, module: Option<&str>, site_dirs: &[PathBuf]) -> Result<()> {
+    gil.set_global("__pyhost_source__", gil.str(SOURCE)?)?;
+    gil.run(INSTALL)?;
+    let name = match module {
+        Some(name) => gil.str(name)?,
+        None => gil.none(),
+    };
+    let dirs = site_dirs.iter().map(|d| gil.path(d)).collect::<Result<Vec<_>>>()?;
+    call(gil, "_host_bootstrap", vec![name, gil.tuple(dirs)?])?;
+    Ok(())
+}
+
+/// What the host learns from a module's class when it is loaded.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Meta {
+    pub notify_types: Vec<String>,
+    pub serves: bool,
+    pub self_test: bool,
+}
+
+/// Imports module.py and makes the instance (its __init__ runs here).
+pub fn load(gil: &Gil<'_>, name: &str, path: &Path, options: &serde_json::Value) -> Result<(OwnedObj, Meta)> {
+    let args = vec![gil.str(name)?, gil.path(path)?, gil.str(&options.to_string())?];
+    let pair = call(gil, "_host_load", args)?;
+    let instance = pair.item(0)?.into_owned();
+    let meta: Meta = serde_json::from_str(&pair.item(1)?.to_text()?)
+        .map_err(|e| crate::python::Error::Usage(format!("pyhost._host_load returned bad metadata: {e}")))?;
+    Ok((instance, meta))
+}
+
+pub fn serve(gil: &Gil<'_>, instance: &OwnedObj) -> Result<()> {
+    call(gil, "_host_serve", vec![instance.bind(gil)?]).map(drop)
+}
+
+pub fn notify(gil: &Gil<'_>, instance: &OwnedObj, event: &str, payload: &str) -> Result<()> {
+    call(gil, "_host_notify", vec![instance.bind(gil)?, gil.str(event)?, gil.str(payload)?]).map(drop)
+}
+
+pub fn shutdown(gil: &Gil<'_>, instance: &OwnedObj) -> Result<()> {
+    call(gil, "_host_shutdown", vec![instance.bind(gil)?]).map(drop)
+}
+
+pub fn self_test(gil: &Gil<'_>, instance: &OwnedObj) -> Result<()> {
+    call(gil, "_host_self_test", vec![instance.bind(gil)?]).map(drop)
+}
+
+/// `{"result": ...}` as JSON text.
+pub fn remote(gil: &Gil<'_>, instance: &OwnedObj, method: &str, args_json: &str) -> Result<String> {
+    call(gil, "_host_remote", vec![instance.bind(gil)?, gil.str(method)?, gil.str(args_json)?])?.to_text()
+}
+
+/// Live threads module `name` started in this interpreter: (name, daemon).
+pub fn threads(gil: &Gil<'_>, name: &str) -> Result<Vec<(String, bool)>> {
+    call(gil, "_host_threads", vec![gil.str(name)?])?
+        .items()?
+        .iter()
+        .map(|pair| Ok((pair.item(0)?.display(), pair.item(1)?.is_true()?)))
+        .collect()
+}
+
+/// Imports module.py only, and lists the extension modules it brought in.
+pub fn probe(gil: &Gil<'_>, name: &str, path: &Path) -> Result<Vec<String>> {
+    let list = call(gil, "_host_probe", vec![gil.str(name)?, gil.path(path)?])?.to_text()?;
+    Ok(serde_json::from_str(&list).unwrap_or_default())
+}

@@ -1,0 +1,8 @@
+"""A syntax error on line 7 (on every Python): the module must be unloadable,
+with the file and line in its error."""
+import pyhost
+
+
+class SyntaxError_(pyhost.Module):
+    def broken(self:
+        pass

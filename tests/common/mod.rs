@@ -36,9 +36,17 @@ impl std::fmt::Display for Finished {
     }
 }
 
-/// Runs a command to completion (killing it at TIMEOUT) and checks that it
-/// neither died by a signal nor printed "Fatal Python error".
-pub fn run(mut command: Command) -> Finished {
+/// A command running in the background, its output going to files.
+pub struct Running {
+    pub child: std::process::Child,
+    description: String,
+    _dir: tempfile::TempDir,
+    out_path: std::path::PathBuf,
+    err_path: std::path::PathBuf,
+}
+
+/// Starts a command; `Running::wait` collects it.
+pub fn spawn(mut command: Command) -> Running {
     let dir = tempfile::tempdir().expect("temp dir");
     let out_path = dir.path().join("stdout");
     let err_path = dir.path().join("stderr");
@@ -47,31 +55,51 @@ pub fn run(mut command: Command) -> Finished {
         .stdin(Stdio::null())
         .stdout(File::create(&out_path).unwrap())
         .stderr(File::create(&err_path).unwrap());
-    let mut child = command.spawn().expect("spawn");
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            break status;
-        }
-        if started.elapsed() > TIMEOUT {
-            child.kill().ok();
-            child.wait().ok();
-            panic!("{command:?} hung: still running after {TIMEOUT:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let read = |path: &std::path::Path| {
-        let mut bytes = Vec::new();
-        File::open(path).unwrap().read_to_end(&mut bytes).unwrap();
-        String::from_utf8_lossy(&bytes).into_owned()
-    };
-    let finished = Finished { status, stdout: read(&out_path), stderr: read(&err_path) };
-    assert!(
-        !finished.stdout.contains("Fatal Python error") && !finished.stderr.contains("Fatal Python error"),
-        "Python aborted:\n{finished}"
-    );
-    assert!(finished.status.code().is_some(), "died by a signal:\n{finished}");
-    finished
+    let child = command.spawn().expect("spawn");
+    Running { child, description: format!("{command:?}"), _dir: dir, out_path, err_path }
+}
+
+fn read_lossy(path: &std::path::Path) -> String {
+    let mut bytes = Vec::new();
+    File::open(path).unwrap().read_to_end(&mut bytes).unwrap();
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+impl Running {
+    /// What the command has written to stderr so far.
+    pub fn stderr_so_far(&self) -> String {
+        read_lossy(&self.err_path)
+    }
+
+    /// Waits for the command (killing it at TIMEOUT) and checks that it
+    /// neither died by a signal nor printed "Fatal Python error".
+    pub fn wait(mut self) -> Finished {
+        let started = Instant::now();
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                break status;
+            }
+            if started.elapsed() > TIMEOUT {
+                self.child.kill().ok();
+                self.child.wait().ok();
+                panic!("{} hung: still running after {TIMEOUT:?}\n--- stderr\n{}", self.description, self.stderr_so_far());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let finished = Finished { status, stdout: read_lossy(&self.out_path), stderr: read_lossy(&self.err_path) };
+        assert!(
+            !finished.stdout.contains("Fatal Python error") && !finished.stderr.contains("Fatal Python error"),
+            "Python aborted:\n{finished}"
+        );
+        assert!(finished.status.code().is_some(), "died by a signal:\n{finished}");
+        finished
+    }
+}
+
+/// Runs a command to completion (killing it at TIMEOUT) and checks that it
+/// neither died by a signal nor printed "Fatal Python error".
+pub fn run(command: Command) -> Finished {
+    spawn(command).wait()
 }
 
 /// The pyhost binary built for this test run.

@@ -334,3 +334,31 @@ fn teardown_with_a_host_thread_inside_an_interpreter_does_not_abort() {
         assert!(!report.finalized);
     });
 }
+
+/// Common stdlib extension modules imported in two sub-interpreters, which
+/// are then ended. On 3.13 this is a double free unless main owns _datetime
+/// (compat/lifecycle.c imports it there); a refusal to load (3.12's own-GIL
+/// interpreters refuse some single-phase modules) is fine, a crash is not.
+#[test]
+fn stdlib_extensions_survive_ending_interpreters() {
+    isolated("stdlib_extensions_survive_ending_interpreters", || {
+        let python = start();
+        let modules = "datetime decimal json socket select hashlib zlib struct array pickle binascii math";
+        for isolation in supported_isolations().into_iter().filter(|i| *i != Isolation::Main) {
+            let pair = [python.new_interpreter(isolation).unwrap(), python.new_interpreter(isolation).unwrap()];
+            for interpreter in &pair {
+                let gil = interpreter.gil().unwrap();
+                for module in modules.split(' ') {
+                    if let Err(Error::Python(error)) = gil.import(module) {
+                        assert!(error.message.contains("does not support loading in subinterpreters"), "{module}: {error}");
+                    }
+                }
+                gil.run("import datetime\nassert datetime.date(2026, 11, 25).isoformat() == '2026-11-25'\n").unwrap();
+            }
+            for interpreter in pair {
+                assert!(matches!(interpreter.end(Duration::ZERO).unwrap(), EndOutcome::Ended), "{isolation}");
+            }
+        }
+        assert!(python.finalize(Duration::from_secs(5)).unwrap().finalized);
+    });
+}

@@ -32,6 +32,10 @@ ph_obj *ph_call(ph_obj *callable, ph_obj *args) {
     return result;
 }
 
+ph_obj *ph_call_method0(ph_obj *obj, const char *name_utf8) {
+    return PyObject_CallMethod(obj, PH_MUT(name_utf8), NULL);
+}
+
 ph_obj *ph_tuple_new(size_t len) { return PyTuple_New((Py_ssize_t)len); }
 
 int ph_tuple_set(ph_obj *tuple, size_t index, ph_obj *item) {

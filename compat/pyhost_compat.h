@@ -135,6 +135,8 @@ ph_obj *ph_getattr(ph_obj *obj, const char *name_utf8);
 int ph_setattr(ph_obj *obj, const char *name_utf8, ph_obj *value);
 /* callable(*args) where args is a tuple or NULL. */
 ph_obj *ph_call(ph_obj *callable, ph_obj *args);
+/* obj.name(), the cheapest call there is (no argument tuple). */
+ph_obj *ph_call_method0(ph_obj *obj, const char *name_utf8);
 ph_obj *ph_tuple_new(size_t len);
 /* Steals item. */
 int ph_tuple_set(ph_obj *tuple, size_t index, ph_obj *item);
@@ -173,6 +175,13 @@ int ph_bytes_to(ph_obj *obj, char **out, size_t *len);
 ph_obj *ph_path_from_fs(const char *data, size_t len);
 /* Raw file-system bytes of a path (str, bytes, or os.PathLike on 3.6+). */
 int ph_path_to_fs(ph_obj *obj, char **out, size_t *len);
+
+/* ------------------------------------------------------------------ bench */
+
+/* count times: take the GIL with ts, call obj.method(), release. The raw
+ * C-API baseline `pyhost bench` compares the Rust layer with. ts belongs to
+ * the calling thread and is not current. Returns 0, or -1 if a call raised. */
+int ph_bench_raw_calls(ph_tstate *ts, ph_obj *obj, const char *method, size_t count);
 
 /* ---------------------------------------------------------- native module */
 

@@ -362,3 +362,63 @@ fn stdlib_extensions_survive_ending_interpreters() {
         assert!(python.finalize(Duration::from_secs(5)).unwrap().finalized);
     });
 }
+
+/// The guard's lock-free path against an ender: threads take and drop an
+/// interpreter's GIL in a loop while another thread keeps trying to end it.
+/// Each attempt must see them busy (and leave the interpreter usable) or end
+/// it cleanly, after which every guard is refused; never a crash.
+#[test]
+fn ending_races_with_guards_on_other_threads() {
+    isolated("ending_races_with_guards_on_other_threads", || {
+        let python = start();
+        for _ in 0..3 {
+            let interpreter = python.new_interpreter(default_isolation()).unwrap();
+            let stop = std::sync::atomic::AtomicBool::new(false);
+            let ready = std::sync::Barrier::new(4);
+            thread::scope(|s| {
+                let workers: Vec<_> = (0..3)
+                    .map(|_| {
+                        s.spawn(|| {
+                            let mut calls = 1u64;
+                            assert_eq!(eval_i64(&interpreter, "2 + 2"), 4);
+                            ready.wait(); // every worker is in before the ender starts
+                            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                                match interpreter.gil() {
+                                    Ok(gil) => {
+                                        assert_eq!(gil.eval("1 + 1").unwrap().to_i64().unwrap(), 2);
+                                        calls += 1;
+                                        drop(gil);
+                                        thread::sleep(Duration::from_micros(20)); // windows for the ender
+                                    }
+                                    Err(Error::Ended(_)) => return calls,
+                                    Err(other) => panic!("{other}"),
+                                }
+                            }
+                            calls
+                        })
+                    })
+                    .collect();
+                ready.wait();
+                let mut attempts = 0;
+                loop {
+                    attempts += 1;
+                    match interpreter.end(Duration::ZERO).unwrap() {
+                        EndOutcome::Ended => break,
+                        EndOutcome::Busy => {
+                            // Still usable after a failed attempt.
+                            thread::yield_now();
+                        }
+                        EndOutcome::Left(left) => panic!("no Python thread was started: {left:?}"),
+                    }
+                    if attempts == 100 {
+                        stop.store(true, std::sync::atomic::Ordering::SeqCst); // the ender must win in the end
+                    }
+                }
+                let calls: u64 = workers.into_iter().map(|w| w.join().unwrap()).sum();
+                assert!(calls >= 3);
+                assert!(matches!(interpreter.gil(), Err(Error::Ended(_))));
+            });
+        }
+        assert!(python.finalize(Duration::from_secs(5)).unwrap().finalized);
+    });
+}

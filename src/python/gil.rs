@@ -14,7 +14,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 use super::error::{Error, PyException, Result, SystemExit};
-use super::interpreter::Interpreter;
+use super::interpreter::{Interpreter, Lease};
 use super::object::Obj;
 use super::{ffi, runtime, text};
 
@@ -26,6 +26,8 @@ thread_local! {
 /// Proof that the current thread holds `interpreter()`'s GIL.
 pub struct Gil<'i> {
     interp: &'i Interpreter,
+    /// Dropped after the GIL is released (fields drop after `drop`).
+    _lease: Lease,
     /// A guard belongs to the thread that took it.
     _not_send: PhantomData<*const ()>,
 }
@@ -46,13 +48,13 @@ impl Interpreter {
             return Err(Error::NestedGil { held, wanted: self.id() });
         }
         runtime::ensure_running()?;
-        let ts = self.inner.checkout(closing_ok)?;
-        // SAFETY: ts is this thread's state in this interpreter (from its
-        // table), this thread holds no GIL (HELD is empty), and the
-        // interpreter is open, so ts is live.
-        unsafe { ffi::ph_tstate_acquire(ts) };
+        let lease = self.inner.checkout(closing_ok)?;
+        // SAFETY: the lease's state is this thread's in this interpreter,
+        // this thread holds no GIL (HELD is empty), and the interpreter
+        // admitted the lease, so the state is live.
+        unsafe { ffi::ph_tstate_acquire(lease.ts()) };
         HELD.set(Some((self.key(), self.id())));
-        let gil = Gil { interp: self, _not_send: PhantomData };
+        let gil = Gil { interp: self, _lease: lease, _not_send: PhantomData };
         gil.release_pending_decrefs();
         Ok(gil)
     }
@@ -64,7 +66,6 @@ impl Drop for Gil<'_> {
         // leaves no state current and the GIL free.
         unsafe { ffi::ph_tstate_release() };
         HELD.set(None);
-        self.interp.inner.checkin();
     }
 }
 
@@ -163,9 +164,8 @@ impl<'i> Gil<'i> {
     }
 
     pub fn import(&self, module: &str) -> Result<Obj<'_>> {
-        let module = c_string(module.as_bytes(), "the module name")?;
         // SAFETY: GIL held; the name is NUL-terminated.
-        self.own(unsafe { ffi::ph_import(module.as_ptr()) })
+        self.own(with_c_str(module, "the module name", |name| unsafe { ffi::ph_import(name) })?)
     }
 
     /// The `__dict__` of this interpreter's `__main__` module.
@@ -252,7 +252,19 @@ impl<'i> Gil<'i> {
         unsafe { ffi::ph_interp_thread_count(self.interp.inner.raw) }
     }
 
+    /// Runs on every guard: a plain load, and the work only when needed.
+    #[inline]
     fn release_pending_decrefs(&self) {
+        if self.interp.inner.has_pending.load(std::sync::atomic::Ordering::Acquire) {
+            self.release_pending_decrefs_now();
+        }
+    }
+
+    #[cold]
+    fn release_pending_decrefs_now(&self) {
+        if !self.interp.inner.has_pending.swap(false, std::sync::atomic::Ordering::AcqRel) {
+            return;
+        }
         let pending = std::mem::take(&mut *self.interp.inner.pending_decrefs.lock().unwrap_or_else(|p| p.into_inner()));
         for address in pending {
             // SAFETY: each address is a reference owned by an OwnedObj of
@@ -265,4 +277,47 @@ impl<'i> Gil<'i> {
 
 pub(crate) fn c_string(bytes: &[u8], what: &'static str) -> Result<CString> {
     CString::new(bytes).map_err(|_| Error::Nul { what })
+}
+
+/// A name for the C API: `&str` (converted on the stack per call) or, on
+/// hot paths, a `&CStr` literal such as `c"ping"` (no conversion at all).
+pub trait CName {
+    fn with<R>(&self, what: &'static str, f: impl FnOnce(*const libc::c_char) -> R) -> Result<R>;
+}
+
+impl CName for &str {
+    fn with<R>(&self, what: &'static str, f: impl FnOnce(*const libc::c_char) -> R) -> Result<R> {
+        with_c_str(self, what, f)
+    }
+}
+
+impl CName for &std::ffi::CStr {
+    #[inline]
+    fn with<R>(&self, _what: &'static str, f: impl FnOnce(*const libc::c_char) -> R) -> Result<R> {
+        Ok(f(self.as_ptr()))
+    }
+}
+
+/// Runs `f` with `text` as a NUL-terminated C string, on the stack when it
+/// is short: attribute and module names are, and a heap allocation per call
+/// showed up in the host-to-module call's cost.
+pub(crate) fn with_c_str<R>(text: &str, what: &'static str, f: impl FnOnce(*const libc::c_char) -> R) -> Result<R> {
+    const SHORT: usize = 128;
+    let bytes = text.as_bytes();
+    if bytes.contains(&0) {
+        return Err(Error::Nul { what });
+    }
+    if bytes.len() < SHORT {
+        let mut buffer = std::mem::MaybeUninit::<[u8; SHORT]>::uninit();
+        let start = buffer.as_mut_ptr().cast::<u8>();
+        // SAFETY: len + 1 <= SHORT bytes are written, the text then its NUL,
+        // and C reads no further than the NUL.
+        unsafe {
+            std::ptr::copy_nonoverlapping(bytes.as_ptr(), start, bytes.len());
+            start.add(bytes.len()).write(0);
+        }
+        return Ok(f(start.cast_const().cast()));
+    }
+    let owned = c_string(bytes, what)?;
+    Ok(f(owned.as_ptr()))
 }

@@ -7,9 +7,9 @@
 //! is also what lets the interpreter's end know which thread states are the
 //! host's (and can be disposed of) and which belong to threads Python started.
 
-use std::cell::RefCell;
-use std::collections::HashMap;
+use std::cell::{Cell, RefCell};
 use std::fmt;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::thread::{self, ThreadId};
 
@@ -54,11 +54,15 @@ impl fmt::Display for Isolation {
     }
 }
 
-/// One OS thread's state in one interpreter.
-struct ThreadEntry {
+/// One OS thread's state in one interpreter, shared by that thread's cache
+/// and the interpreter's table.
+pub(crate) struct ThreadSlot {
     ts: *mut ffi::ph_tstate,
-    /// How many guards on that thread use it now; see `Gil` and host calls.
-    depth: u32,
+    /// How many guards (or leases) on that thread use it now.
+    depth: AtomicU32,
+    /// Set, under the table lock, once the state is disposed of; the owning
+    /// thread's cache then lets go of it.
+    gone: AtomicBool,
     /// The interpreter's first thread state, made with it. It is kept until
     /// the interpreter ends, even after its thread exits: on 3.11 an
     /// interpreter left with no thread state reuses its embedded first state
@@ -67,17 +71,59 @@ struct ThreadEntry {
     pinned: bool,
 }
 
+// SAFETY: ts is only handed to CPython by the thread that owns it, or by an
+// ender holding the table lock after that thread's depth was seen at zero.
+unsafe impl Send for ThreadSlot {}
+unsafe impl Sync for ThreadSlot {}
+
+/// The right to use this thread's state in an interpreter: while a lease
+/// lives, the interpreter's end sees the thread as busy and leaves the state
+/// alone. Dropping it gives the right back.
+///
+/// It points at the slot rather than holding an Arc: the guard's path is
+/// hot, and the slot cannot go while the lease lives (the table keeps it
+/// until an ender takes it, which it does not while depth > 0, and the
+/// lease's depth is in it).
+pub(crate) struct Lease {
+    slot: *const ThreadSlot,
+}
+
+impl Lease {
+    fn new(slot: &Arc<ThreadSlot>) -> Lease {
+        Lease { slot: Arc::as_ptr(slot) }
+    }
+
+    fn slot(&self) -> &ThreadSlot {
+        // SAFETY: see the type's comment: the slot outlives the lease.
+        unsafe { &*self.slot }
+    }
+
+    pub(crate) fn ts(&self) -> *mut ffi::ph_tstate {
+        self.slot().ts
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        // Only the owning thread writes its depth, so a plain store will do;
+        // Release is enough, as an ender that still reads the old, higher
+        // value only concludes "busy", which is safe.
+        let depth = &self.slot().depth;
+        depth.store(depth.load(Ordering::Relaxed) - 1, Ordering::Release);
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
 pub(crate) enum Phase {
-    Open,
+    Open = 0,
     /// Its end is being attempted: no new guards, but the ender's own.
-    Closing,
-    Ended,
+    Closing = 1,
+    Ended = 2,
 }
 
 pub(crate) struct Table {
-    entries: HashMap<ThreadId, ThreadEntry>,
-    pub(crate) phase: Phase,
+    entries: Vec<(ThreadId, Arc<ThreadSlot>)>,
     /// States that exiting threads took out of the table and are disposing
     /// of right now: still in Python's list, no longer in ours. An ender
     /// waits for them rather than mistake them for Python's threads.
@@ -91,10 +137,14 @@ pub(crate) struct Inner {
     /// The main interpreter, for a sub-interpreter: its end hands a shared
     /// GIL back through a main-interpreter thread state.
     pub(crate) parent: Option<Arc<Inner>>,
+    /// A Phase. Changed under the table lock; read without it on the fast
+    /// path, where it pairs with the slot's depth (see `checkout`).
+    phase: AtomicU8,
     table: Mutex<Table>,
     /// Objects whose owner dropped them where this interpreter's GIL could
     /// not be taken; released by the next guard (see `OwnedObj`).
     pub(crate) pending_decrefs: Mutex<Vec<usize>>,
+    pub(crate) has_pending: AtomicBool,
 }
 
 // SAFETY: the raw pointers are Python's; they are only dereferenced by
@@ -139,7 +189,7 @@ impl Interpreter {
     }
 
     pub fn has_ended(&self) -> bool {
-        self.inner.lock().phase == Phase::Ended
+        self.inner.phase() == Phase::Ended
     }
 
     /// An address that identifies this interpreter while a handle exists.
@@ -161,68 +211,136 @@ impl Inner {
             raw,
             isolation,
             parent,
-            table: Mutex::new(Table { entries: HashMap::new(), phase: Phase::Open, disposing: 0 }),
+            phase: AtomicU8::new(Phase::Open as u8),
+            table: Mutex::new(Table { entries: Vec::new(), disposing: 0 }),
             pending_decrefs: Mutex::new(Vec::new()),
+            has_pending: AtomicBool::new(false),
         });
-        let entry = ThreadEntry { ts: first_ts, depth: 0, pinned: true };
-        inner.lock().entries.insert(thread::current().id(), entry);
-        remember_for_thread_exit(&inner);
+        let slot = Arc::new(ThreadSlot { ts: first_ts, depth: AtomicU32::new(0), gone: AtomicBool::new(false), pinned: true });
+        inner.lock().entries.push((me(), Arc::clone(&slot)));
+        cache_slot(&inner, slot);
         inner
     }
 
     pub(crate) fn lock(&self) -> MutexGuard<'_, Table> {
         // A panic while holding the lock leaves the table consistent (every
-        // change is a single insert/remove), so poisoning is ignored.
+        // change is a single push/remove), so poisoning is ignored.
         self.table.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// This thread's state in the interpreter, made on first use, marked in
-    /// use until `checkin`. `closing_ok` lets the interpreter's ender in.
-    pub(crate) fn checkout(self: &Arc<Self>, closing_ok: bool) -> Result<*mut ffi::ph_tstate> {
-        let mut table = self.lock();
-        match table.phase {
-            Phase::Open => {}
-            Phase::Closing if closing_ok => {}
-            _ => return Err(Error::Ended(self.id)),
+    pub(crate) fn phase(&self) -> Phase {
+        match self.phase.load(Ordering::SeqCst) {
+            0 => Phase::Open,
+            1 => Phase::Closing,
+            _ => Phase::Ended,
         }
-        let me = thread::current().id();
-        if let Some(entry) = table.entries.get_mut(&me) {
-            entry.depth += 1;
-            return Ok(entry.ts);
+    }
+
+    /// Callers hold the table lock when the change must be atomic with what
+    /// they read from the table.
+    pub(crate) fn set_phase(&self, phase: Phase) {
+        self.phase.store(phase as u8, Ordering::SeqCst);
+    }
+
+    fn admits(&self, closing_ok: bool) -> bool {
+        match self.phase() {
+            Phase::Open => true,
+            Phase::Closing => closing_ok,
+            Phase::Ended => false,
         }
+    }
+
+    /// This thread's state in the interpreter, made on first use, leased
+    /// until the lease drops. `closing_ok` lets the interpreter's ender in.
+    ///
+    /// The fast path takes no lock: it raises the slot's depth, then reads
+    /// the phase, both SeqCst; an ender sets the phase, then reads every
+    /// depth, also SeqCst. So either the ender sees this thread busy, or this
+    /// thread sees the interpreter closing and backs off; never neither.
+    pub(crate) fn checkout(self: &Arc<Self>, closing_ok: bool) -> Result<Lease> {
+        let fast = CACHE.try_with(|cache| {
+            let last = cache.last.get();
+            let slot: &ThreadSlot = if last.0 == Arc::as_ptr(self) as usize {
+                // SAFETY: `last` names an entry of the cache's list, whose Arc
+                // keeps the slot alive; it is cleared whenever the list changes.
+                unsafe { &*last.1 }
+            } else {
+                let entries = cache.entries.borrow();
+                let (_, slot) = entries.iter().find(|(owner, _)| std::ptr::eq(owner.as_ptr(), Arc::as_ptr(self)))?;
+                cache.last.set((Arc::as_ptr(self) as usize, Arc::as_ptr(slot)));
+                // SAFETY: as above; the list's Arc outlives this borrow.
+                unsafe { &*Arc::as_ptr(slot) }
+            };
+            // Only this thread writes its depth: a SeqCst store (the one
+            // fence the pairing with the ender needs), not a locked RMW.
+            let depth = slot.depth.load(Ordering::Relaxed);
+            slot.depth.store(depth + 1, Ordering::SeqCst);
+            if !slot.gone.load(Ordering::SeqCst) && self.admits(closing_ok) {
+                return Some(Ok(Lease { slot }));
+            }
+            slot.depth.store(depth, Ordering::SeqCst);
+            // A slot disposed of by an ender: the slow path says why.
+            (!slot.gone.load(Ordering::SeqCst)).then(|| Err(Error::Ended(self.id)))
+        });
+        if let Ok(Some(result)) = fast {
+            return result;
+        }
+        self.checkout_slow(closing_ok)
+    }
+
+    fn checkout_slow(self: &Arc<Self>, closing_ok: bool) -> Result<Lease> {
+        let table = self.lock();
+        if !self.admits(closing_ok) {
+            return Err(Error::Ended(self.id));
+        }
+        let me = me();
+        if let Some((_, slot)) = table.entries.iter().find(|(id, _)| *id == me) {
+            slot.depth.fetch_add(1, Ordering::SeqCst);
+            let slot = Arc::clone(slot);
+            drop(table);
+            cache_slot(self, Arc::clone(&slot));
+            return Ok(Lease::new(&slot));
+        }
+        let mut table = table;
         // SAFETY: the interpreter is open (checked under the lock that its
         // end takes), and PyThreadState_New needs no GIL.
         let ts = unsafe { ffi::ph_tstate_new(self.raw) };
-        table.entries.insert(me, ThreadEntry { ts, depth: 1, pinned: false });
+        let slot = Arc::new(ThreadSlot { ts, depth: AtomicU32::new(1), gone: AtomicBool::new(false), pinned: false });
+        table.entries.push((me, Arc::clone(&slot)));
         drop(table);
-        remember_for_thread_exit(self);
-        Ok(ts)
+        cache_slot(self, Arc::clone(&slot));
+        Ok(Lease::new(&slot))
     }
 
-    pub(crate) fn checkin(&self) {
-        let mut table = self.lock();
-        if let Some(entry) = table.entries.get_mut(&thread::current().id()) {
-            entry.depth = entry.depth.saturating_sub(1);
-        }
-    }
-
-    /// Whether a thread other than this one is inside a guard right now.
+    /// Whether a thread other than this one holds a lease right now.
     pub(crate) fn busy_elsewhere(table: &Table) -> bool {
-        let me = thread::current().id();
-        table.entries.iter().any(|(id, e)| *id != me && e.depth > 0)
+        let me = me();
+        table.entries.iter().any(|(id, s)| *id != me && s.depth.load(Ordering::SeqCst) > 0)
     }
 
     /// Removes and returns the other threads' states (for disposal by the
     /// ender, who holds the GIL).
     pub(crate) fn take_other_states(table: &mut Table) -> Vec<*mut ffi::ph_tstate> {
-        let me = thread::current().id();
-        let others: Vec<ThreadId> = table.entries.keys().filter(|id| **id != me).copied().collect();
-        others.into_iter().filter_map(|id| table.entries.remove(&id)).map(|e| e.ts).collect()
+        let me = me();
+        let mut taken = Vec::new();
+        table.entries.retain(|(id, slot)| {
+            if *id == me {
+                return true;
+            }
+            slot.gone.store(true, Ordering::SeqCst);
+            taken.push(slot.ts);
+            false
+        });
+        taken
     }
 
     /// Removes this thread's entry and returns its state.
     pub(crate) fn take_own_state(table: &mut Table) -> Option<*mut ffi::ph_tstate> {
-        table.entries.remove(&thread::current().id()).map(|e| e.ts)
+        let me = me();
+        let index = table.entries.iter().position(|(id, _)| *id == me)?;
+        let (_, slot) = table.entries.swap_remove(index);
+        slot.gone.store(true, Ordering::SeqCst);
+        Some(slot.ts)
     }
 
     pub(crate) fn host_thread_count(table: &Table) -> usize {
@@ -233,27 +351,28 @@ impl Inner {
     /// ours to dispose of (the interpreter's end may have taken it already).
     /// A pinned state stays in the table, under a thread id that is never
     /// reused, for the interpreter's end to dispose of.
-    fn forget_thread(&self) {
+    fn forget_thread(&self, slot: &Arc<ThreadSlot>) {
         let taken = {
             let mut table = self.lock();
-            let me = thread::current().id();
-            if table.phase == Phase::Ended || table.entries.get(&me).is_some_and(|e| e.pinned) {
+            if self.phase() == Phase::Ended || slot.gone.load(Ordering::SeqCst) || slot.pinned {
                 return;
             }
-            let taken = Inner::take_own_state(&mut table);
-            table.disposing += taken.is_some() as usize;
-            taken
+            let Some(index) = table.entries.iter().position(|(_, s)| Arc::ptr_eq(s, slot)) else {
+                return;
+            };
+            table.entries.swap_remove(index);
+            slot.gone.store(true, Ordering::SeqCst);
+            table.disposing += 1;
+            slot.ts
         };
-        if let Some(ts) = taken {
-            if runtime::is_running() {
-                // SAFETY: the entry was removed under the lock, so no one else
-                // will use or dispose of ts; it belongs to this thread and is
-                // not current (a guard cannot outlive its thread); the
-                // interpreter cannot end while `disposing` counts it.
-                unsafe { ffi::ph_tstate_dispose_own(ts) };
-            }
-            self.lock().disposing -= 1;
+        if runtime::is_running() {
+            // SAFETY: the entry was removed under the lock, so no one else
+            // will use or dispose of ts; it belongs to this thread and is not
+            // current (a guard cannot outlive its thread); the interpreter
+            // cannot end while `disposing` counts it.
+            unsafe { ffi::ph_tstate_dispose_own(taken) };
         }
+        self.lock().disposing -= 1;
     }
 
     /// Waits until no exiting thread is disposing of a state here. Called
@@ -265,33 +384,50 @@ impl Inner {
     }
 }
 
-/// The interpreters this OS thread has a state in; on thread exit each of
-/// those states is disposed of, so that threads which come and go neither
-/// leak states nor look like leftover Python threads when an interpreter ends.
-struct ThreadStates(RefCell<Vec<Weak<Inner>>>);
+/// This thread's slots, by interpreter: the guard's fast path, and, on
+/// thread exit, the states to dispose of, so that threads which come and go
+/// neither leak states nor look like leftover Python threads when an
+/// interpreter ends. The Weak keeps each Inner's address from being reused
+/// while it is a key here.
+struct ThreadCache {
+    entries: RefCell<Vec<(Weak<Inner>, Arc<ThreadSlot>)>>,
+    /// The entry used last (Inner address, slot), the common case being one
+    /// thread calling one interpreter over and over; (0, null) when unset.
+    last: Cell<(usize, *const ThreadSlot)>,
+}
 
-impl Drop for ThreadStates {
+impl Drop for ThreadCache {
     fn drop(&mut self) {
-        for weak in self.0.borrow_mut().drain(..) {
-            if let Some(inner) = weak.upgrade() {
-                inner.forget_thread();
+        self.last.set((0, std::ptr::null()));
+        for (owner, slot) in self.entries.borrow_mut().drain(..) {
+            if let Some(inner) = owner.upgrade() {
+                inner.forget_thread(&slot);
             }
         }
     }
 }
 
 thread_local! {
-    static THREAD_STATES: ThreadStates = const { ThreadStates(RefCell::new(Vec::new())) };
+    static CACHE: ThreadCache = const {
+        ThreadCache { entries: RefCell::new(Vec::new()), last: Cell::new((0, std::ptr::null())) }
+    };
+    static ME: ThreadId = thread::current().id();
 }
 
-fn remember_for_thread_exit(inner: &Arc<Inner>) {
-    // try_with: during thread teardown the list may be gone already; the
+fn me() -> ThreadId {
+    ME.with(|id| *id)
+}
+
+fn cache_slot(inner: &Arc<Inner>, slot: Arc<ThreadSlot>) {
+    // try_with: during thread teardown the cache may be gone already; the
     // state is then left for the interpreter's end to dispose of.
-    let _ = THREAD_STATES.try_with(|states| {
-        let mut states = states.0.borrow_mut();
-        states.retain(|w| w.strong_count() > 0);
-        if !states.iter().any(|w| std::ptr::eq(w.as_ptr(), Arc::as_ptr(inner))) {
-            states.push(Arc::downgrade(inner));
+    let _ = CACHE.try_with(|cache| {
+        cache.last.set((0, std::ptr::null())); // the list changes
+        let mut entries = cache.entries.borrow_mut();
+        entries.retain(|(owner, slot)| owner.strong_count() > 0 && !slot.gone.load(Ordering::SeqCst));
+        match entries.iter_mut().find(|(owner, _)| std::ptr::eq(owner.as_ptr(), Arc::as_ptr(inner))) {
+            Some(entry) => entry.1 = slot,
+            None => entries.push((Arc::downgrade(inner), slot)),
         }
     });
 }

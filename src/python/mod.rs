@@ -1,6 +1,7 @@
 //! The safe Rust face of compat/: everything above this module is ignorant
 //! of which Python it runs on, and holds no raw Python pointer.
 
+pub mod baseline;
 pub mod build_info;
 mod error;
 mod ffi;
@@ -14,7 +15,7 @@ mod text;
 
 pub use build_info::BUILD;
 pub use error::{Error, PyException, Result, SystemExit};
-pub use gil::Gil;
+pub use gil::{CName, Gil};
 pub use host_call::{set_handler, HostCall};
 pub use interpreter::{Interpreter, Isolation};
 pub use object::{Obj, OwnedObj};

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::ptr::NonNull;
 
 use super::error::{Error, Result};
-use super::gil::{self, c_string, Gil};
+use super::gil::{self, c_string, with_c_str, CName, Gil};
 use super::interpreter::Interpreter;
 use super::{ffi, runtime, text};
 
@@ -40,9 +40,9 @@ impl<'g> Obj<'g> {
     }
 
     pub fn getattr(&self, name: &str) -> Result<Obj<'g>> {
-        let name = c_string(name.as_bytes(), "an attribute name")?;
         // SAFETY: GIL held (the guard outlives self); name NUL-terminated.
-        self.gil.own(unsafe { ffi::ph_getattr(self.as_ptr(), name.as_ptr()) })
+        let ptr = with_c_str(name, "an attribute name", |name| unsafe { ffi::ph_getattr(self.as_ptr(), name) })?;
+        self.gil.own(ptr)
     }
 
     pub fn setattr(&self, name: &str, value: &Obj<'_>) -> Result<()> {
@@ -61,7 +61,17 @@ impl<'g> Obj<'g> {
 
     /// `self.name(*args)`.
     pub fn call_method(&self, name: &str, args: Vec<Obj<'g>>) -> Result<Obj<'g>> {
+        if args.is_empty() {
+            return self.call_method0(name);
+        }
         self.getattr(name)?.call(args)
+    }
+
+    /// `self.name()`.
+    pub fn call_method0(&self, name: impl CName) -> Result<Obj<'g>> {
+        // SAFETY: GIL held; name NUL-terminated.
+        let ptr = name.with("a method name", |name| unsafe { ffi::ph_call_method0(self.as_ptr(), name) })?;
+        self.gil.own(ptr)
     }
 
     /// The text of a `str` (2.x: `str` or `unicode`), strictly as UTF-8.
@@ -168,8 +178,11 @@ impl OwnedObj {
         &self.interpreter
     }
 
-    /// A new reference under a guard of the same interpreter.
-    pub fn bind<'g>(&self, gil: &'g Gil<'_>) -> Result<Obj<'g>> {
+    pub(crate) fn as_ptr(&self) -> *mut ffi::ph_obj {
+        self.ptr.as_ptr()
+    }
+
+    fn check_interpreter(&self, gil: &Gil<'_>) -> Result<()> {
         if gil.interpreter() != &self.interpreter {
             return Err(Error::Usage(format!(
                 "an object of interpreter {} was used under interpreter {}'s GIL; \
@@ -178,6 +191,22 @@ impl OwnedObj {
                 gil.interpreter().id()
             )));
         }
+        Ok(())
+    }
+
+    /// `self.name()`, without making a new reference first: the host's
+    /// cheapest call into a module.
+    pub fn call_method0<'g>(&self, gil: &'g Gil<'_>, name: impl CName) -> Result<Obj<'g>> {
+        self.check_interpreter(gil)?;
+        // SAFETY: GIL of the object's interpreter held; self keeps the object
+        // alive for the call; name NUL-terminated.
+        let ptr = name.with("a method name", |name| unsafe { ffi::ph_call_method0(self.as_ptr(), name) })?;
+        gil.own(ptr)
+    }
+
+    /// A new reference under a guard of the same interpreter.
+    pub fn bind<'g>(&self, gil: &'g Gil<'_>) -> Result<Obj<'g>> {
+        self.check_interpreter(gil)?;
         // SAFETY: GIL of the object's interpreter held.
         unsafe {
             ffi::ph_incref(self.ptr.as_ptr());
@@ -205,11 +234,8 @@ impl Drop for OwnedObj {
         }
         // This thread holds another interpreter's GIL: taking this one would
         // nest. The next guard of the right interpreter releases it.
-        self.interpreter
-            .inner
-            .pending_decrefs
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(self.ptr.as_ptr() as usize);
+        let inner = &self.interpreter.inner;
+        inner.pending_decrefs.lock().unwrap_or_else(|p| p.into_inner()).push(self.ptr.as_ptr() as usize);
+        inner.has_pending.store(true, std::sync::atomic::Ordering::Release);
     }
 }

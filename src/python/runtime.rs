@@ -178,18 +178,22 @@ impl Python {
             teardown::abandon(&self.main, &report);
             return Ok(report);
         }
-        self.main.inner.lock().phase = Phase::Closing;
-        let main_ts = self.main.inner.checkout(true)?;
+        self.main.inner.set_phase(Phase::Closing);
+        let main_lease = self.main.inner.checkout(true)?;
         // From here on no thread may touch Python: thread exits and owned
         // objects see the runtime closed and leave their states alone. A
         // thread already disposing of its state finishes first, or it would
         // be taking the GIL while Py_Finalize tears the interpreter down.
-        self.main.inner.lock().phase = Phase::Ended;
+        {
+            let _table = self.main.inner.lock();
+            self.main.inner.set_phase(Phase::Ended);
+        }
         self.main.inner.wait_for_disposals();
         close();
         // SAFETY: main_ts is this (the initializing) thread's main state; no
         // guard is held; every sub-interpreter has ended.
-        let status = unsafe { ffi::ph_finalize(main_ts) };
+        let status = unsafe { ffi::ph_finalize(main_lease.ts()) };
+        drop(main_lease);
         report.finalized = true;
         report.finalize_status = status;
         tracing::debug!(status, "Python finalized");
@@ -237,11 +241,11 @@ impl PythonHandle {
         ensure_running()?;
         let parent = self.main.inner.checkout(false)?;
         let mut err: *mut libc::c_char = std::ptr::null_mut();
-        // SAFETY: parent is this thread's main-interpreter state, not
-        // current (this thread holds no guard); compat takes and releases
-        // the GIL itself.
-        let ts = unsafe { ffi::ph_interpreter_new(parent, isolation.to_ffi(), &mut err) };
-        self.main.inner.checkin();
+        // SAFETY: the lease's state is this thread's main-interpreter state,
+        // not current (this thread holds no guard); compat takes and
+        // releases the GIL itself.
+        let ts = unsafe { ffi::ph_interpreter_new(parent.ts(), isolation.to_ffi(), &mut err) };
+        drop(parent);
         if ts.is_null() {
             // SAFETY: on failure err is a compat buffer (or NULL).
             return Err(Error::NewInterpreter(unsafe { text::owned_c_str_lossy(err) }));

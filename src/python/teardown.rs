@@ -130,11 +130,14 @@ impl Interpreter {
         }
         wait_for_threads(self, grace)?;
         {
-            let mut table = self.inner.lock();
+            // Closing first, then the depths: the order that pairs with the
+            // guards' fast path (see Inner::checkout).
+            let table = self.inner.lock();
+            self.inner.set_phase(Phase::Closing); // no new guards from here on
             if Inner::busy_elsewhere(&table) {
+                self.inner.set_phase(Phase::Open);
                 return Ok(EndOutcome::Busy);
             }
-            table.phase = Phase::Closing; // no new guards from here on
         }
         let gil = loop {
             // Threads exiting right now dispose of their own states and need
@@ -157,23 +160,26 @@ impl Interpreter {
             let left = python_threads(&gil)?;
             gil.flush_std_streams();
             drop(gil);
-            self.inner.lock().phase = Phase::Open;
+            {
+                let _table = self.inner.lock();
+                self.inner.set_phase(Phase::Open);
+            }
             return Ok(EndOutcome::Left(left));
         }
         drop(gil);
-        let parent_ts = parent.checkout(false)?;
+        let parent_lease = parent.checkout(false)?;
         let own = {
             let mut table = self.inner.lock();
-            table.phase = Phase::Ended;
+            self.inner.set_phase(Phase::Ended);
             Inner::take_own_state(&mut table)
         };
         if let Some(ts) = own {
             // SAFETY: ts is this thread's state and the interpreter's last;
             // parent_ts is this thread's main-interpreter state; no guard is
             // held, so neither is current.
-            unsafe { ffi::ph_interpreter_end(ts, parent_ts, self.isolation().to_ffi()) };
+            unsafe { ffi::ph_interpreter_end(ts, parent_lease.ts(), self.isolation().to_ffi()) };
         }
-        parent.checkin();
+        drop(parent_lease);
         runtime::live().retain(|i| i != self);
         tracing::debug!(interpreter = self.id(), "ended interpreter");
         Ok(EndOutcome::Ended)

@@ -4,6 +4,7 @@
 //! Layers, bottom up: `compat/` (C, the only code that knows the Python
 //! version), [`python`] (the safe Rust face of it), [`cli`] (thin commands).
 
+pub mod bench;
 pub mod cli;
 pub mod host;
 pub mod python;

@@ -1,5 +1,6 @@
 //! The command line. Each subcommand parses, calls the runtime, prints.
 
+mod bench;
 mod ctl;
 mod exec;
 mod info;
@@ -36,6 +37,7 @@ enum Command {
     Exec(exec::Args),
     Run(run::Args),
     Ctl(ctl::Args),
+    Bench(bench::Args),
     /// Internal: the placement probe's child process (see host/placement.rs).
     #[command(name = "__probe", hide = true)]
     Probe,
@@ -52,6 +54,7 @@ pub fn main() -> i32 {
                 Command::Info(args) => info::run(args),
                 Command::Exec(args) => exec::run(args),
                 Command::Ctl(args) => ctl::run(args),
+                Command::Bench(args) => bench::run(args),
                 Command::Probe => crate::host::placement::run_probe_child().map(|()| 0),
                 Command::Run(_) => unreachable!("handled above"),
             }

@@ -4,7 +4,7 @@
 //! module_dirs = ["py3-fixtures"]          # relative to this file
 //! enable = ["rest", "dashboard"]          # or enable = "all"
 //! isolation = "shared"                    # own-gil | shared | main (default: best available)
-//! python_path = ["~/.cache/pyhost/site/3.11"]   # added like site.addsitedir
+//! python_path = ["{cache}/pyhost/site/{python_version}"]   # added like site.addsitedir
 //! log_level = "info"
 //! tick_interval = 1.0                     # seconds between `tick` notifications
 //! shutdown_timeout = 10.0                 # seconds serve() gets to return
@@ -174,8 +174,20 @@ pub fn seconds(value: f64, what: &str) -> anyhow::Result<Duration> {
     Ok(Duration::from_secs_f64(value))
 }
 
-/// `~/x` -> `$HOME/x`; a relative path is taken from `base`.
+/// `{python_version}` -> `3.11` (the interpreter pyhost embeds), `{cache}`
+/// -> `$XDG_CACHE_HOME` or `~/.cache`, `~/x` -> `$HOME/x`; a relative path
+/// is taken from `base`. One config then serves builds for every version.
 fn resolve_path(base: &Path, path: &Path) -> PathBuf {
+    let text = path.to_string_lossy();
+    if text.contains('{') {
+        let version: Vec<&str> = crate::python::BUILD.version.split('.').take(2).collect();
+        let cache = std::env::var_os("XDG_CACHE_HOME")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+            .unwrap_or_else(|| PathBuf::from(".cache"));
+        let expanded = text.replace("{python_version}", &version.join(".")).replace("{cache}", &cache.to_string_lossy());
+        return resolve_path(base, Path::new(&expanded));
+    }
     if let Ok(rest) = path.strip_prefix("~") {
         if let Some(home) = std::env::var_os("HOME") {
             return PathBuf::from(home).join(rest);
@@ -259,6 +271,14 @@ mod tests {
         assert_eq!(config.module("a").isolation, Some(Isolation::Shared));
         assert_eq!(config.module("a").options["port"], 8081);
         assert!(config.is_enabled("b") && !config.is_enabled("c"));
+    }
+
+    #[test]
+    fn placeholders_expand() {
+        let raw: RawConfig = toml::from_str(r#"python_path = ["/site/{python_version}"]"#).unwrap();
+        let config = raw.resolve(Path::new("/")).unwrap();
+        let version: Vec<&str> = crate::python::BUILD.version.split('.').take(2).collect();
+        assert_eq!(config.python_path, vec![PathBuf::from(format!("/site/{}", version.join(".")))]);
     }
 
     #[test]

@@ -355,8 +355,13 @@ def _host_remote(instance, method, args_json):
 
 
 def _host_self_test(instance):
+    """Runs self_test(); False when the module has none."""
+    test = getattr(instance, 'self_test', None)
+    if not callable(test):
+        return False
     with _Running(instance.name):
-        instance.self_test()
+        test()
+    return True
 
 
 def _host_threads(name):

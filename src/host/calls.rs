@@ -87,7 +87,8 @@ pub(crate) fn handle(shared: &Arc<Shared>, call: &HostCall<'_>) -> Result<String
             let name = tag(&module).to_string();
             tracing::warn!("[{name}] called {what}; the module is marked failed, the host goes on");
             if let Some(slot) = shared.slots.get(&name) {
-                slot.fail_current(shared, format!("called {what}\n{traceback}"));
+                // The stack first and what happened last, as in a traceback.
+                slot.fail_current(shared, format!("{traceback}called {what}"));
             }
             Ok("null".into())
         }

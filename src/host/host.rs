@@ -255,6 +255,7 @@ impl Host {
         slot.unload(&self.shared, State::Failed);
         let restart = &self.shared.config.restart;
         let mut st = slot.state();
+        st.failure_handled = true;
         if st.status != State::Failed || self.shared.config.restart_policy(name) != RestartPolicy::OnFailure {
             return;
         }

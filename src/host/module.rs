@@ -44,6 +44,9 @@ pub(crate) struct SlotState {
     pub generation: u64,
     pub live: Option<Live>,
     pub restart_at: Option<Instant>,
+    /// The supervisor has dealt with the latest failure (cleaned up, and
+    /// scheduled a restart or not): until then a failure may not be final.
+    pub failure_handled: bool,
 }
 
 pub struct Slot {
@@ -84,6 +87,7 @@ impl Slot {
                 generation: 0,
                 live: None,
                 restart_at: None,
+                failure_handled: false,
             }),
         }
     }
@@ -164,6 +168,7 @@ impl Slot {
             st.error = None;
             st.leftover.clear();
             st.restart_at = None;
+            st.failure_handled = false;
             st.generation
         };
         let (mut isolation, mut placement) = shared.placement_for(&self.name);

@@ -78,8 +78,9 @@ pub fn shutdown(gil: &Gil<'_>, instance: &OwnedObj) -> Result<()> {
     call(gil, "_host_shutdown", vec![instance.bind(gil)?]).map(drop)
 }
 
-pub fn self_test(gil: &Gil<'_>, instance: &OwnedObj) -> Result<()> {
-    call(gil, "_host_self_test", vec![instance.bind(gil)?]).map(drop)
+/// Runs self_test(); false when the module defines none.
+pub fn self_test(gil: &Gil<'_>, instance: &OwnedObj) -> Result<bool> {
+    call(gil, "_host_self_test", vec![instance.bind(gil)?])?.is_true()
 }
 
 /// `{"result": ...}` as JSON text.

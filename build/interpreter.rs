@@ -88,6 +88,13 @@ pub fn discover() -> Result<Interpreter, String> {
             failures.join("\n  ")
         ));
     };
+    inspect(requested, requested_by, &stdout)
+}
+
+/// Checks one interpreter from what the probe printed: a supported version,
+/// the target's pointer size, headers and a shared libpython, each missing
+/// piece an error that names the fix. (Also used by `pyhost doctor`.)
+pub fn inspect(requested: String, requested_by: &'static str, stdout: &str) -> Result<Interpreter, String> {
     let facts: serde_json::Value = serde_json::from_str(stdout.trim()).map_err(|e| {
         format!("the probe printed something that is not JSON ({e}):\n{stdout}")
     })?;
@@ -108,7 +115,9 @@ pub fn discover() -> Result<Interpreter, String> {
         ));
     }
     let python_bits = facts["pointer_size"].as_u64().unwrap_or(0) * 8;
-    let target_bits = env::var("CARGO_CFG_TARGET_POINTER_WIDTH").unwrap_or_default();
+    // In build.rs the target's width; in pyhost doctor, the running binary's.
+    let target_bits = env::var("CARGO_CFG_TARGET_POINTER_WIDTH")
+        .unwrap_or_else(|_| (std::mem::size_of::<usize>() * 8).to_string());
     if python_bits.to_string() != target_bits {
         return Err(format!(
             "`{requested}` is a {python_bits}-bit interpreter but the target is {target_bits}-bit"
@@ -176,7 +185,7 @@ pub fn discover() -> Result<Interpreter, String> {
 /// builds into. Trying each in turn gets past a version-manager shim that
 /// exists on PATH but does not run (pyenv's `python2.7` when 2.7 is not
 /// its selected version).
-fn candidates(requested: &str) -> Vec<PathBuf> {
+pub fn candidates(requested: &str) -> Vec<PathBuf> {
     if requested.contains('/') {
         return vec![PathBuf::from(requested)];
     }
@@ -201,7 +210,7 @@ fn candidates(requested: &str) -> Vec<PathBuf> {
 }
 
 /// Runs the probe under one interpreter: its JSON, or why it failed.
-fn probe(interpreter: &Path) -> Result<String, String> {
+pub fn probe(interpreter: &Path) -> Result<String, String> {
     let output = Command::new(interpreter)
         .arg("-c")
         .arg(PROBE)

@@ -7,4 +7,5 @@
 pub mod bench;
 pub mod cli;
 pub mod host;
+pub mod matrix;
 pub mod python;

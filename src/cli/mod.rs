@@ -2,9 +2,12 @@
 
 mod bench;
 mod ctl;
+mod doctor;
 mod exec;
 mod info;
+mod matrix;
 mod run;
+mod selftest;
 
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
@@ -38,9 +41,15 @@ enum Command {
     Run(run::Args),
     Ctl(ctl::Args),
     Bench(bench::Args),
+    Selftest(selftest::Args),
+    Matrix(matrix::Args),
+    Doctor(doctor::Args),
     /// Internal: the placement probe's child process (see host/placement.rs).
     #[command(name = "__probe", hide = true)]
     Probe,
+    /// Internal: one module's self-test in a child process (see matrix/selftest.rs).
+    #[command(name = "__selftest-one", hide = true)]
+    SelftestOne,
 }
 
 /// Runs the command line and returns the process exit status.
@@ -55,6 +64,10 @@ pub fn main() -> i32 {
                 Command::Exec(args) => exec::run(args),
                 Command::Ctl(args) => ctl::run(args),
                 Command::Bench(args) => bench::run(args),
+                Command::Selftest(args) => selftest::run(args),
+                Command::Matrix(args) => matrix::run(args),
+                Command::Doctor(args) => doctor::run(args),
+                Command::SelftestOne => crate::matrix::selftest::run_child_side().map(|()| 0),
                 Command::Probe => crate::host::placement::run_probe_child().map(|()| 0),
                 Command::Run(_) => unreachable!("handled above"),
             }

@@ -1,0 +1,119 @@
+//! A fixture's manifest.toml: what the module is for, the outcome expected
+//! under each interpreter (with the reason), and how to run it.
+//!
+//! ```toml
+//! description = "dict.iteritems(), gone in Python 3"
+//! [expect]
+//! default = { outcome = "pass" }
+//! "3" = { outcome = "fail", reason = "no dict.iteritems() on Python 3" }
+//! [run]
+//! timeout = 20
+//! needs = ["echo"]
+//! options = { port = 0 }
+//! restart = "on-failure"
+//! ```
+//! Expectation keys are "2.7"-style versions, a major version ("3"), or
+//! "default"; the most specific one wins.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::{bail, Context};
+use serde::{Deserialize, Serialize};
+
+use super::outcome::Outcome;
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub expect: BTreeMap<String, Expectation>,
+    #[serde(default)]
+    pub run: RunSettings,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expectation {
+    pub outcome: Outcome,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunSettings {
+    /// Seconds the cell may take before it counts as a hang.
+    pub timeout: Option<f64>,
+    /// Other modules of the same folder loaded beside it.
+    #[serde(default)]
+    pub needs: Vec<String>,
+    #[serde(default)]
+    pub options: serde_json::Map<String, serde_json::Value>,
+    pub restart: Option<String>,
+}
+
+impl Manifest {
+    /// The manifest beside module.py, or an empty one (everything: pass).
+    pub fn for_module(module_py: &Path) -> anyhow::Result<Manifest> {
+        let path = module_py.with_file_name("manifest.toml");
+        if !path.exists() {
+            return Ok(Manifest::default());
+        }
+        let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        let manifest: Manifest = toml::from_str(&text).with_context(|| format!("{} is not a valid manifest", path.display()))?;
+        for (key, expectation) in &manifest.expect {
+            if expectation.outcome.is_expectable() && expectation.outcome != Outcome::Pass && expectation.reason.is_none() {
+                bail!("{}: the expectation for {key:?} ({}) needs a reason", path.display(), expectation.outcome);
+            }
+            if !expectation.outcome.is_expectable() {
+                bail!("{}: {key:?} expects {}, but a manifest can only expect pass, fail, unloadable, crash or hang", path.display(), expectation.outcome);
+            }
+        }
+        Ok(manifest)
+    }
+
+    /// The expectation for an interpreter "major.minor": exact, major, default, pass.
+    pub fn expectation(&self, version: &str) -> Expectation {
+        let major = version.split('.').next().unwrap_or_default();
+        [version, major, "default"]
+            .iter()
+            .find_map(|key| self.expect.get(*key).cloned())
+            .unwrap_or(Expectation { outcome: Outcome::Pass, reason: None })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_most_specific_expectation_wins() {
+        let manifest: Manifest = toml::from_str(
+            r#"
+            [expect]
+            default = { outcome = "pass" }
+            "3" = { outcome = "fail", reason = "py3" }
+            "3.13" = { outcome = "crash", reason = "3.13" }
+            "#,
+        )
+        .unwrap();
+        assert_eq!(manifest.expectation("2.7").outcome, Outcome::Pass);
+        assert_eq!(manifest.expectation("3.9").outcome, Outcome::Fail);
+        assert_eq!(manifest.expectation("3.13").outcome, Outcome::Crash);
+        assert_eq!(Manifest::default().expectation("3.11").outcome, Outcome::Pass);
+    }
+
+    #[test]
+    fn a_reason_is_required() {
+        let dir = tempfile::tempdir().unwrap();
+        let module = dir.path().join("module.py");
+        std::fs::write(dir.path().join("manifest.toml"), "[expect]\n\"3\" = { outcome = \"fail\" }\n").unwrap();
+        let error = Manifest::for_module(&module).unwrap_err();
+        assert!(format!("{error:#}").contains("needs a reason"), "{error:#}");
+        std::fs::write(dir.path().join("manifest.toml"), "[expect]\n\"3\" = { outcome = \"xpass\", reason = \"r\" }\n").unwrap();
+        assert!(format!("{:#}", Manifest::for_module(&module).unwrap_err()).contains("can only expect"));
+    }
+}

@@ -1,0 +1,409 @@
+//! `pyhost matrix`: every module under every interpreter, in one grid.
+//!
+//! For each interpreter pyhost is built against it (a cached target
+//! directory each, so a rerun only relinks what changed), then each module's
+//! self_test runs under that build in a child process with a timeout (see
+//! selftest.rs). Each cell gets one outcome, judged against the module's
+//! manifest; the exit status says whether every cell was as expected.
+
+pub mod builds;
+pub mod doctor;
+pub mod manifest;
+pub mod outcome;
+pub mod render;
+pub mod selftest;
+
+use std::collections::{BTreeMap, VecDeque};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use anyhow::Context;
+use serde::{Deserialize, Serialize};
+
+use self::manifest::{Expectation, Manifest};
+use self::outcome::{judge, Outcome};
+use self::selftest::{run_cell, CellSpec};
+
+/// A column: one interpreter, and how building against it went.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Column {
+    /// "3.11", as in the manifests.
+    pub label: String,
+    pub version: Option<String>,
+    pub executable: Option<String>,
+    /// Why there are no results: the interpreter is missing, or the build failed.
+    pub problem: Option<String>,
+    pub build_seconds: f64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Row {
+    /// "<folder>/<module>", e.g. "py2-fixtures/legacy_print".
+    pub id: String,
+    pub description: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Cell {
+    pub module: String,
+    pub interpreter: String,
+    pub outcome: Outcome,
+    /// Whether the outcome is what the manifest expects.
+    pub expected: bool,
+    pub expectation: Expectation,
+    pub detail: Option<String>,
+    pub seconds: f64,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct MatrixResult {
+    pub interpreters: Vec<Column>,
+    pub modules: Vec<Row>,
+    pub cells: Vec<Cell>,
+}
+
+impl MatrixResult {
+    pub fn all_expected(&self) -> bool {
+        self.cells.iter().all(|c| c.expected)
+    }
+
+    pub fn cell(&self, module: &str, interpreter: &str) -> Option<&Cell> {
+        self.cells.iter().find(|c| c.module == module && c.interpreter == interpreter)
+    }
+}
+
+pub struct Options {
+    pub pythons: Vec<String>,
+    pub module_dirs: Vec<PathBuf>,
+    pub jobs: usize,
+    /// (k, n): run the k-th of n stable subsets (1-based).
+    pub shard: Option<(usize, usize)>,
+    pub timeout: Duration,
+    pub source: PathBuf,
+    pub progress: bool,
+}
+
+/// A module as the matrix sees it.
+pub struct Module {
+    pub id: String,
+    pub name: String,
+    pub path: PathBuf,
+    pub manifest: Manifest,
+}
+
+/// Every module in the folders, with its manifest, sorted by id.
+pub fn modules(dirs: &[PathBuf]) -> anyhow::Result<Vec<Module>> {
+    let mut out = Vec::new();
+    for dir in dirs {
+        let folder = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| dir.display().to_string());
+        for (name, path) in crate::host::discovery::discover(std::slice::from_ref(dir))? {
+            let manifest = Manifest::for_module(&path)?;
+            out.push(Module { id: format!("{folder}/{name}"), name, path, manifest });
+        }
+    }
+    out.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(out)
+}
+
+/// Where scripts/fetch-fixture-packages put packages for this interpreter.
+pub fn fixture_site(minor: &str) -> Option<PathBuf> {
+    let cache = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
+    let dir = cache.join("pyhost/site").join(minor);
+    dir.is_dir().then_some(dir)
+}
+
+/// What the child needs to run one module.
+pub fn cell_spec(module: &Module, python_path: Vec<PathBuf>) -> CellSpec {
+    let run = &module.manifest.run;
+    CellSpec {
+        modules_dir: module.path.parent().and_then(Path::parent).map(Path::to_path_buf).unwrap_or_default(),
+        name: module.name.clone(),
+        needs: run.needs.clone(),
+        options: run.options.clone(),
+        restart: run.restart.clone(),
+        python_path,
+    }
+}
+
+pub fn cell_timeout(module: &Module, default: Duration) -> Duration {
+    module.manifest.run.timeout.map(Duration::from_secs_f64).unwrap_or(default)
+}
+
+/// FNV-1a: a stable hash, so a shard holds the same cells on every machine.
+fn stable_hash(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ b as u64).wrapping_mul(0x0100_0000_01b3))
+}
+
+fn in_shard(shard: Option<(usize, usize)>, interpreter: &str, module: &str) -> bool {
+    match shard {
+        None => true,
+        Some((k, n)) => stable_hash(&format!("{interpreter}/{module}")) % n as u64 == (k - 1) as u64,
+    }
+}
+
+/// The columns: interpreters named with --python (a path, a command or a
+/// version such as 3.11), or every one doctor finds.
+fn columns(pythons: &[String]) -> Vec<(Column, Option<PathBuf>)> {
+    // (what was asked for, when it was a version: the label to use if missing)
+    let found: Vec<(doctor::Found, Option<String>)> = if pythons.is_empty() {
+        doctor::default_interpreters().into_iter().map(|f| (f, None)).collect()
+    } else {
+        let scanned = std::cell::OnceCell::new();
+        pythons
+            .iter()
+            .map(|p| {
+                let is_version = !p.is_empty() && p.chars().all(|c| c.is_ascii_digit() || c == '.');
+                if is_version {
+                    let all = scanned.get_or_init(doctor::scan);
+                    let found = all.iter().find(|f| f.embeddable && f.minor().as_deref() == Some(p)).cloned().unwrap_or(doctor::Found {
+                        candidate: PathBuf::from(format!("python{p}")),
+                        executable: None,
+                        version: None,
+                        include_dir: None,
+                        library: None,
+                        embeddable: false,
+                        problem: Some(format!("no embeddable Python {p} found (see pyhost doctor); run scripts/install-pythons")),
+                    });
+                    (found, Some(p.clone()))
+                } else {
+                    (doctor::check(Path::new(p)), None)
+                }
+            })
+            .collect()
+    };
+    let mut labels: BTreeMap<String, usize> = BTreeMap::new();
+    found
+        .into_iter()
+        .map(|(f, asked)| {
+            let base = f.minor().or(asked).unwrap_or_else(|| f.candidate.display().to_string());
+            let count = labels.entry(base.clone()).or_default();
+            *count += 1;
+            let label = if *count == 1 { base } else { format!("{base}#{count}") };
+            let python = f.embeddable.then(|| f.executable.clone().unwrap_or(f.candidate.clone()));
+            let column = Column {
+                label,
+                version: f.version.clone(),
+                executable: f.executable.as_ref().map(|e| e.display().to_string()),
+                problem: f.problem.clone(),
+                build_seconds: 0.0,
+            };
+            (column, python)
+        })
+        .collect()
+}
+
+/// Builds and runs the grid.
+pub fn run(options: &Options) -> anyhow::Result<MatrixResult> {
+    let modules = modules(&options.module_dirs)?;
+    anyhow::ensure!(!modules.is_empty(), "no modules found in {:?}", options.module_dirs);
+    let mut result = MatrixResult {
+        modules: modules.iter().map(|m| Row { id: m.id.clone(), description: m.manifest.description.clone() }).collect(),
+        ..MatrixResult::default()
+    };
+    let progress = render::Progress::new(options.progress);
+    let mut work = VecDeque::new();
+    for (mut column, python) in columns(&options.pythons) {
+        let wanted: Vec<&Module> =
+            modules.iter().filter(|m| in_shard(options.shard, &column.label, &m.id)).collect();
+        let failed = |outcome: Outcome, detail: &str, result: &mut MatrixResult| {
+            for module in &wanted {
+                let expectation = module.manifest.expectation(&column.label);
+                let (outcome, expected) = judge(outcome, &expectation);
+                result.cells.push(Cell {
+                    module: module.id.clone(),
+                    interpreter: column.label.clone(),
+                    outcome,
+                    expected,
+                    expectation,
+                    detail: Some(detail.to_string()),
+                    seconds: 0.0,
+                });
+            }
+        };
+        match python {
+            _ if wanted.is_empty() => {}
+            None => {
+                let problem = column.problem.clone().unwrap_or_else(|| "not found".into());
+                failed(Outcome::SkippedMissing, &problem, &mut result);
+            }
+            Some(python) => {
+                let step = progress.step(&format!("building pyhost against Python {} ({})", column.label, python.display()));
+                let built = builds::build(&options.source, &python, &column.label);
+                step.finish();
+                column.build_seconds = built.seconds;
+                match built.binary {
+                    Ok(binary) => {
+                        let python_path = fixture_site(&column.label).into_iter().collect::<Vec<_>>();
+                        for module in wanted {
+                            work.push_back((column.label.clone(), binary.clone(), module, python_path.clone()));
+                        }
+                    }
+                    Err(error) => {
+                        column.problem = Some(error.clone());
+                        failed(Outcome::BuildError, &error, &mut result);
+                    }
+                }
+            }
+        }
+        result.interpreters.push(column);
+    }
+    let bar = progress.bar(work.len(), "running self-tests");
+    let queue = Mutex::new(work);
+    let cells = Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for _ in 0..options.jobs.max(1) {
+            s.spawn(|| {
+                loop {
+                    let Some((label, binary, module, python_path)) = queue.lock().unwrap().pop_front() else {
+                        return;
+                    };
+                    let outcome = run_cell(&binary, &cell_spec(module, python_path), cell_timeout(module, options.timeout));
+                    let expectation = module.manifest.expectation(&label);
+                    let (judged, expected) = judge(outcome.outcome, &expectation);
+                    cells.lock().unwrap().push(Cell {
+                        module: module.id.clone(),
+                        interpreter: label,
+                        outcome: judged,
+                        expected,
+                        expectation,
+                        detail: outcome.detail,
+                        seconds: outcome.seconds,
+                    });
+                    bar.inc();
+                }
+            });
+        }
+    });
+    bar.finish();
+    result.cells.extend(cells.into_inner().unwrap());
+    sort_cells(&mut result);
+    Ok(result)
+}
+
+fn sort_cells(result: &mut MatrixResult) {
+    let order: BTreeMap<&str, usize> = result.interpreters.iter().enumerate().map(|(i, c)| (c.label.as_str(), i)).collect();
+    let mut cells = std::mem::take(&mut result.cells);
+    cells.sort_by(|a, b| {
+        (a.module.as_str(), order.get(a.interpreter.as_str())).cmp(&(b.module.as_str(), order.get(b.interpreter.as_str())))
+    });
+    result.cells = cells;
+}
+
+pub fn load(path: &Path) -> anyhow::Result<MatrixResult> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("{} is not a pyhost matrix JSON result", path.display()))
+}
+
+/// Results of shards (or of separate runs) as one: interpreters and modules
+/// by label and id, cells by (module, interpreter), later files winning.
+pub fn merge(results: Vec<MatrixResult>) -> MatrixResult {
+    let mut merged = MatrixResult::default();
+    for result in results {
+        for column in result.interpreters {
+            match merged.interpreters.iter_mut().find(|c| c.label == column.label) {
+                Some(existing) => {
+                    if existing.problem.is_none() {
+                        existing.problem = column.problem;
+                    }
+                    existing.build_seconds = existing.build_seconds.max(column.build_seconds);
+                }
+                None => merged.interpreters.push(column),
+            }
+        }
+        for row in result.modules {
+            if !merged.modules.iter().any(|r| r.id == row.id) {
+                merged.modules.push(row);
+            }
+        }
+        for cell in result.cells {
+            merged.cells.retain(|c| !(c.module == cell.module && c.interpreter == cell.interpreter));
+            merged.cells.push(cell);
+        }
+    }
+    merged.interpreters.sort_by_key(|c| doctor::version_key(&c.label));
+    merged.modules.sort_by(|a, b| a.id.cmp(&b.id));
+    sort_cells(&mut merged);
+    merged
+}
+
+/// What changed against an earlier result.
+#[derive(Debug, Default, Serialize)]
+pub struct Changes {
+    /// As expected before, not now.
+    pub regressions: Vec<(String, String, Outcome, Outcome)>,
+    /// Not as expected before, as expected now.
+    pub fixes: Vec<(String, String, Outcome, Outcome)>,
+}
+
+pub fn compare(before: &MatrixResult, now: &MatrixResult) -> Changes {
+    let mut changes = Changes::default();
+    for cell in &now.cells {
+        let Some(old) = before.cell(&cell.module, &cell.interpreter) else { continue };
+        let entry = (cell.module.clone(), cell.interpreter.clone(), old.outcome, cell.outcome);
+        if old.expected && !cell.expected {
+            changes.regressions.push(entry);
+        } else if !old.expected && cell.expected {
+            changes.fixes.push(entry);
+        }
+    }
+    changes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cell(module: &str, interpreter: &str, outcome: Outcome, expected: bool) -> Cell {
+        Cell {
+            module: module.into(),
+            interpreter: interpreter.into(),
+            outcome,
+            expected,
+            expectation: Expectation { outcome: Outcome::Pass, reason: None },
+            detail: None,
+            seconds: 0.0,
+        }
+    }
+
+    fn column(label: &str) -> Column {
+        Column { label: label.into(), version: None, executable: None, problem: None, build_seconds: 0.0 }
+    }
+
+    #[test]
+    fn shards_partition_the_cells() {
+        let keys: Vec<(String, String)> =
+            (0..50).flat_map(|m| ["2.7", "3.13"].map(move |i| (i.to_string(), format!("m{m}")))).collect();
+        let mut seen = 0;
+        for k in 1..=3 {
+            seen += keys.iter().filter(|(i, m)| in_shard(Some((k, 3)), i, m)).count();
+        }
+        assert_eq!(seen, keys.len());
+        assert!(keys.iter().filter(|(i, m)| in_shard(Some((1, 3)), i, m)).count() < keys.len());
+    }
+
+    #[test]
+    fn merging_and_comparing() {
+        let a = MatrixResult {
+            interpreters: vec![column("3.11")],
+            modules: vec![Row { id: "d/x".into(), description: String::new() }],
+            cells: vec![cell("d/x", "3.11", Outcome::Pass, true)],
+        };
+        let b = MatrixResult {
+            interpreters: vec![column("2.7")],
+            modules: vec![Row { id: "d/x".into(), description: String::new() }],
+            cells: vec![cell("d/x", "2.7", Outcome::Fail, false)],
+        };
+        let merged = merge(vec![a.clone(), b]);
+        assert_eq!(merged.interpreters.iter().map(|c| c.label.as_str()).collect::<Vec<_>>(), ["2.7", "3.11"]);
+        assert_eq!(merged.cells.len(), 2);
+        assert!(!merged.all_expected());
+        let mut later = a.clone();
+        later.cells[0] = cell("d/x", "3.11", Outcome::Crash, false);
+        let changes = compare(&a, &later);
+        assert_eq!(changes.regressions, vec![("d/x".into(), "3.11".into(), Outcome::Pass, Outcome::Crash)]);
+        assert!(compare(&later, &a).fixes.len() == 1);
+    }
+}

@@ -1,0 +1,90 @@
+//! What happened in one cell (a module under an interpreter), and whether
+//! that is what its manifest expected.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use super::manifest::Expectation;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    Pass,
+    /// self_test (or __init__, serve...) raised; the message is kept.
+    Fail,
+    /// An import or syntax error, with file and line.
+    Unloadable,
+    /// The child process died by a signal.
+    Crash,
+    /// It did not finish within its timeout.
+    Hang,
+    /// pyhost could not be built against that interpreter.
+    BuildError,
+    /// Failed where the manifest said it would.
+    Xfail,
+    /// Passed where the manifest said it would fail.
+    Xpass,
+    /// The interpreter was not found: reported, never counted as a pass.
+    SkippedMissing,
+}
+
+impl Outcome {
+    pub fn name(self) -> &'static str {
+        match self {
+            Outcome::Pass => "pass",
+            Outcome::Fail => "fail",
+            Outcome::Unloadable => "unloadable",
+            Outcome::Crash => "crash",
+            Outcome::Hang => "hang",
+            Outcome::BuildError => "build-error",
+            Outcome::Xfail => "xfail",
+            Outcome::Xpass => "xpass",
+            Outcome::SkippedMissing => "skipped-missing",
+        }
+    }
+
+    /// What a manifest may declare.
+    pub fn is_expectable(self) -> bool {
+        matches!(self, Outcome::Pass | Outcome::Fail | Outcome::Unloadable | Outcome::Crash | Outcome::Hang)
+    }
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The cell's reported outcome and whether it matches the expectation. A
+/// declared failure that fails is `xfail`, one that passes `xpass` (not a
+/// match); a missing interpreter or a build error never matches.
+pub fn judge(actual: Outcome, expected: &Expectation) -> (Outcome, bool) {
+    match (expected.outcome, actual) {
+        (Outcome::Fail, Outcome::Fail) => (Outcome::Xfail, true),
+        (Outcome::Fail, Outcome::Pass) => (Outcome::Xpass, false),
+        (_, Outcome::SkippedMissing | Outcome::BuildError) => (actual, false),
+        (wanted, got) => (got, wanted == got),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn expect(outcome: Outcome) -> Expectation {
+        Expectation { outcome, reason: Some("r".into()) }
+    }
+
+    #[test]
+    fn judging() {
+        assert_eq!(judge(Outcome::Pass, &expect(Outcome::Pass)), (Outcome::Pass, true));
+        assert_eq!(judge(Outcome::Fail, &expect(Outcome::Fail)), (Outcome::Xfail, true));
+        assert_eq!(judge(Outcome::Pass, &expect(Outcome::Fail)), (Outcome::Xpass, false));
+        assert_eq!(judge(Outcome::Crash, &expect(Outcome::Crash)), (Outcome::Crash, true));
+        assert_eq!(judge(Outcome::Unloadable, &expect(Outcome::Pass)), (Outcome::Unloadable, false));
+        assert_eq!(judge(Outcome::Fail, &expect(Outcome::Unloadable)), (Outcome::Fail, false));
+        assert_eq!(judge(Outcome::SkippedMissing, &expect(Outcome::Pass)), (Outcome::SkippedMissing, false));
+        assert_eq!(judge(Outcome::BuildError, &expect(Outcome::Pass)), (Outcome::BuildError, false));
+    }
+}

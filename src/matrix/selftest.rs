@@ -1,0 +1,222 @@
+//! Running one module's self_test() in a child process, the unit of both
+//! `pyhost selftest` and every cell of `pyhost matrix`.
+//!
+//! The child (`pyhost __selftest-one`, spec on stdin) starts a host with the
+//! module (and the modules it needs) enabled, serve() running as in `pyhost
+//! run`, calls self_test() once the module runs, shuts down and prints one
+//! JSON result line. The parent tells the rest: a child that died by a signal
+//! crashed, one that outlived its timeout hung.
+
+use std::fs::File;
+use std::io::{Read, Write};
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use crate::host::config::{Enable, HostConfig, ModuleConfig, Restart, RestartPolicy};
+use crate::host::host::HostEvent;
+use crate::host::{pyside, Host, RunOptions, State};
+
+use super::outcome::Outcome;
+
+/// What the child needs to test one module.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CellSpec {
+    /// The folder holding the module folders.
+    pub modules_dir: PathBuf,
+    pub name: String,
+    #[serde(default)]
+    pub needs: Vec<String>,
+    #[serde(default)]
+    pub options: serde_json::Map<String, serde_json::Value>,
+    #[serde(default)]
+    pub restart: Option<String>,
+    #[serde(default)]
+    pub python_path: Vec<PathBuf>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CellResult {
+    pub outcome: Outcome,
+    pub detail: Option<String>,
+    pub seconds: f64,
+}
+
+/// How long a module may take to settle after it starts running, before
+/// self_test: long enough for a serve() that fails at once to fail.
+const SETTLE: Duration = Duration::from_millis(300);
+
+/// Runs `binary __selftest-one` for `spec` and judges how it ended.
+pub fn run_cell(binary: &Path, spec: &CellSpec, timeout: Duration) -> CellResult {
+    let started = Instant::now();
+    let outcome = run_child(binary, spec, timeout);
+    let (outcome, detail) = match outcome {
+        Ok(result) => (result.outcome, result.detail),
+        Err((outcome, detail)) => (outcome, Some(detail)),
+    };
+    CellResult { outcome, detail, seconds: started.elapsed().as_secs_f64() }
+}
+
+fn last_lines(text: &str, count: usize) -> String {
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    lines[lines.len().saturating_sub(count)..].join("\n")
+}
+
+fn signal_name(signal: i32) -> String {
+    let name = match signal {
+        libc::SIGSEGV => "SIGSEGV",
+        libc::SIGABRT => "SIGABRT",
+        libc::SIGBUS => "SIGBUS",
+        libc::SIGFPE => "SIGFPE",
+        libc::SIGILL => "SIGILL",
+        libc::SIGKILL => "SIGKILL",
+        libc::SIGTERM => "SIGTERM",
+        _ => return format!("signal {signal}"),
+    };
+    format!("{name} (signal {signal})")
+}
+
+fn run_child(binary: &Path, spec: &CellSpec, timeout: Duration) -> Result<CellResult, (Outcome, String)> {
+    let dir = tempfile_dir().map_err(|e| (Outcome::Fail, format!("no temporary folder: {e}")))?;
+    let (out_path, err_path) = (dir.join("stdout"), dir.join("stderr"));
+    let spawned = (|| -> std::io::Result<std::process::Child> {
+        let mut child = Command::new(binary)
+            .arg("__selftest-one")
+            .stdin(Stdio::piped())
+            .stdout(File::create(&out_path)?)
+            .stderr(File::create(&err_path)?)
+            .spawn()?;
+        let spec = serde_json::to_vec(spec).expect("a spec serializes");
+        child.stdin.take().expect("piped").write_all(&spec)?;
+        Ok(child)
+    })();
+    let mut child = match spawned {
+        Ok(child) => child,
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&dir);
+            return Err((Outcome::Fail, format!("cannot run {}: {e}", binary.display())));
+        }
+    };
+    let started = Instant::now();
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break Some(status),
+            Ok(None) if started.elapsed() >= timeout => {
+                let _ = child.kill();
+                let _ = child.wait();
+                break None;
+            }
+            Ok(None) => thread::sleep(Duration::from_millis(20)),
+            Err(_) => break None,
+        }
+    };
+    let read = |path: &Path| {
+        let mut bytes = Vec::new();
+        let _ = File::open(path).and_then(|mut f| f.read_to_end(&mut bytes));
+        String::from_utf8_lossy(&bytes).into_owned()
+    };
+    let (stdout, stderr) = (read(&out_path), read(&err_path));
+    let _ = std::fs::remove_dir_all(&dir);
+    let Some(status) = status else {
+        return Err((Outcome::Hang, format!("no result after {:.0} s; last log lines:\n{}", timeout.as_secs_f64(), last_lines(&stderr, 5))));
+    };
+    if let Some(signal) = status.signal() {
+        return Err((Outcome::Crash, format!("killed by {}; last log lines:\n{}", signal_name(signal), last_lines(&stderr, 8))));
+    }
+    let result = stdout.lines().rev().find_map(|line| serde_json::from_str::<CellResult>(line).ok());
+    result.ok_or_else(|| (Outcome::Fail, format!("pyhost exited with {status} and no result:\n{}", last_lines(&stderr, 8))))
+}
+
+/// A private temporary folder (no dependency for what std nearly does).
+fn tempfile_dir() -> std::io::Result<PathBuf> {
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("pyhost-cell-{}-{n}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
+
+/// The child's side: `pyhost __selftest-one`.
+pub fn run_child_side() -> anyhow::Result<()> {
+    let spec: CellSpec = serde_json::from_reader(std::io::stdin())?;
+    let started = Instant::now();
+    let mut config = HostConfig {
+        module_dirs: vec![spec.modules_dir.clone()],
+        enable: Enable::Only(std::iter::once(spec.name.clone()).chain(spec.needs.iter().cloned()).collect()),
+        python_path: spec.python_path.clone(),
+        shutdown_timeout: Duration::from_secs(5),
+        restart: Restart { policy: RestartPolicy::Never, backoff: Duration::from_millis(100), limit: 2 },
+        ..HostConfig::default()
+    };
+    let restart = match spec.restart.as_deref() {
+        None | Some("never") => RestartPolicy::Never,
+        Some("on-failure") => RestartPolicy::OnFailure,
+        Some(other) => anyhow::bail!("restart must be never or on-failure, not {other}"),
+    };
+    config.modules.insert(spec.name.clone(), ModuleConfig { isolation: None, restart: Some(restart), options: spec.options.clone() });
+    let mut host = Host::start(config, &RunOptions::default())?;
+    let shared = std::sync::Arc::clone(host.shared());
+    let name = spec.name.clone();
+    let tester = thread::spawn(move || {
+        let verdict = test_module(&shared, &name);
+        let _ = shared.events.send(HostEvent::Stop);
+        verdict
+    });
+    host.run(None);
+    let (outcome, detail) = tester.join().unwrap_or_else(|_| (Outcome::Fail, Some("the tester panicked".into())));
+    host.shutdown();
+    let result = CellResult { outcome, detail, seconds: started.elapsed().as_secs_f64() };
+    println!("{}", serde_json::to_string(&result)?);
+    std::io::stdout().flush()?;
+    Ok(())
+}
+
+/// Waits for the module to run (restarts included), lets it settle, runs
+/// its self_test, and checks it did not fail meanwhile.
+fn test_module(shared: &crate::host::host::Shared, name: &str) -> (Outcome, Option<String>) {
+    let slot = shared.slot(name);
+    // Final: unloadable, or failed with the supervisor done with it and no
+    // restart coming (a failed module may be restarted into a passing one).
+    let settled_failure = || -> Option<(Outcome, Option<String>)> {
+        let st = slot.state();
+        match st.status {
+            State::Unloadable => Some((Outcome::Unloadable, st.error.clone())),
+            State::Failed if st.failure_handled && st.restart_at.is_none() => Some((Outcome::Fail, st.error.clone())),
+            _ => None,
+        }
+    };
+    loop {
+        if let Some(verdict) = settled_failure() {
+            return verdict;
+        }
+        if slot.report().state == State::Running {
+            break;
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+    thread::sleep(SETTLE);
+    let failed = || -> Option<(Outcome, Option<String>)> {
+        let st = slot.state();
+        (st.status == State::Failed).then(|| (Outcome::Fail, st.error.clone()))
+    };
+    if let Some(verdict) = failed() {
+        return verdict;
+    }
+    let Some((interpreter, instance)) = slot.target() else {
+        return (Outcome::Fail, Some(format!("{name} stopped running before its self_test")));
+    };
+    let tested = interpreter.gil().and_then(|gil| pyside::self_test(&gil, &instance));
+    drop(instance);
+    if let Err(error) = tested {
+        let detail = match error {
+            crate::python::Error::Python(e) => e.traceback,
+            other => other.to_string(),
+        };
+        return (Outcome::Fail, Some(detail));
+    }
+    failed().unwrap_or((Outcome::Pass, None))
+}

@@ -1,0 +1,212 @@
+//! `pyhost selftest`, `pyhost matrix` and `pyhost doctor`: outcomes judged
+//! against manifests, a segfault shown as `crash` and a sleeper as `hang`
+//! without stopping the grid, JUnit XML a parser accepts, shards that merge,
+//! a baseline's regressions. The matrix builds pyhost (release) against the
+//! interpreter this test binary was built for.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::{info, pyhost, run};
+use serde_json::Value;
+
+fn minor() -> String {
+    let version = info()["version"].as_str().unwrap().to_string();
+    version.split('.').take(2).collect::<Vec<_>>().join(".")
+}
+
+fn module(dir: &Path, name: &str, body: &str, manifest: &str) {
+    let folder = dir.join(name);
+    std::fs::create_dir_all(&folder).unwrap();
+    std::fs::write(folder.join("module.py"), body).unwrap();
+    std::fs::write(folder.join("manifest.toml"), manifest).unwrap();
+}
+
+/// Modules for every outcome, in a folder named `grid`.
+fn grid_modules(root: &Path) -> PathBuf {
+    let dir = root.join("grid");
+    module(
+        &dir,
+        "passes",
+        "import pyhost\n\nclass Passes(pyhost.Module):\n    def self_test(self):\n        assert 7 // 2 == 3\n",
+        "[expect]\ndefault = { outcome = \"pass\" }\n",
+    );
+    module(
+        &dir,
+        "divides",
+        "import pyhost\n\nclass Divides(pyhost.Module):\n    def self_test(self):\n        assert 7 / 2 == 3, 'true division: %r' % (7 / 2)\n",
+        "[expect]\ndefault = { outcome = \"pass\" }\n\"3\" = { outcome = \"fail\", reason = \"7 / 2 is 3.5 on Python 3\" }\n",
+    );
+    module(
+        &dir,
+        "segfaults",
+        "import ctypes\nimport pyhost\n\nclass Segfaults(pyhost.Module):\n    def self_test(self):\n        ctypes.string_at(0)\n",
+        "[expect]\ndefault = { outcome = \"crash\", reason = \"reads address 0\" }\n",
+    );
+    module(
+        &dir,
+        "sleeps",
+        "import time\nimport pyhost\n\nclass Sleeps(pyhost.Module):\n    def self_test(self):\n        while True:\n            time.sleep(1)\n",
+        "[expect]\ndefault = { outcome = \"hang\", reason = \"sleeps forever\" }\n[run]\ntimeout = 4\n",
+    );
+    module(
+        &dir,
+        "broken",
+        "import pyhost\n\nclass Broken(pyhost.Module)\n    pass\n",
+        "[expect]\ndefault = { outcome = \"unloadable\", reason = \"missing colon on line 3\" }\n",
+    );
+    dir
+}
+
+fn cell<'a>(result: &'a Value, module: &str) -> &'a Value {
+    result["cells"].as_array().unwrap().iter().find(|c| c["module"] == module).unwrap_or_else(|| panic!("{module} not in {result}"))
+}
+
+#[test]
+fn selftest_judges_each_module_against_its_manifest() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = grid_modules(root.path());
+    let mut command = pyhost(["selftest", "--json", "--jobs", "2"]);
+    command.arg(&dir);
+    let finished = run(command);
+    assert_eq!(finished.code(), 0, "every module does what its manifest says:\n{finished}");
+    let report: Value = serde_json::from_str(&finished.stdout).unwrap();
+    let outcome = |name: &str| {
+        let m = report["modules"].as_array().unwrap().iter().find(|m| m["module"] == format!("grid/{name}")).unwrap().clone();
+        (m["outcome"].as_str().unwrap().to_string(), m["detail"].as_str().unwrap_or_default().to_string())
+    };
+    assert_eq!(outcome("passes").0, "pass");
+    let divides = outcome("divides");
+    assert_eq!(divides.0, if minor().starts_with('2') { "pass" } else { "xfail" });
+    let crash = outcome("segfaults");
+    assert_eq!(crash.0, "crash");
+    assert!(crash.1.contains("SIGSEGV"), "the signal is kept: {}", crash.1);
+    assert_eq!(outcome("sleeps").0, "hang");
+    let broken = outcome("broken");
+    assert_eq!(broken.0, "unloadable");
+    assert!(broken.1.contains("module.py, line 3"), "{}", broken.1);
+}
+
+#[test]
+fn an_unexpected_outcome_fails_the_run() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("mods");
+    module(&dir, "wrong", "import pyhost\n\nclass Wrong(pyhost.Module):\n    def self_test(self):\n        raise ValueError('no')\n", "");
+    let mut command = pyhost(["selftest"]);
+    command.arg(&dir);
+    let finished = run(command);
+    assert_eq!(finished.code(), 1, "{finished}");
+    assert!(finished.stdout.contains("fail!") && finished.stdout.contains("ValueError: no"), "{finished}");
+}
+
+/// The grid under this build's interpreter plus one that does not exist:
+/// crash and hang cells do not stop the others, formats parse, shards merge.
+#[test]
+fn matrix_grid_formats_shards_and_baseline() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = grid_modules(root.path());
+    let version = minor();
+    let json = root.path().join("full.json");
+    let junit = root.path().join("full.xml");
+    let base = |extra: &[&str]| {
+        let mut command = pyhost(["matrix", "--python", &version, "--source", env!("CARGO_MANIFEST_DIR"), "--modules"]);
+        command.arg(&dir).args(extra);
+        command
+    };
+
+    let mut command = base(&["--format", "json", "--output"]);
+    command.arg(&json);
+    let finished = run(command);
+    assert_eq!(finished.code(), 0, "{finished}");
+    assert!(finished.stdout.contains("grid/segfaults"), "the grid is printed too:\n{finished}");
+    let result: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(result["cells"].as_array().unwrap().len(), 5);
+    assert_eq!(cell(&result, "grid/segfaults")["outcome"], "crash");
+    assert_eq!(cell(&result, "grid/sleeps")["outcome"], "hang");
+    assert_eq!(cell(&result, "grid/passes")["outcome"], "pass");
+    assert_eq!(cell(&result, "grid/broken")["outcome"], "unloadable");
+    assert!(result["cells"].as_array().unwrap().iter().all(|c| c["expected"] == true), "{result}");
+
+    // JUnit XML: one testcase per cell, accepted by an XML parser.
+    let mut command = base(&["--format", "junit", "--output"]);
+    command.arg(&junit);
+    assert_eq!(run(command).code(), 0);
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    let doc = roxmltree::Document::parse(&xml).unwrap_or_else(|e| panic!("invalid JUnit XML ({e}):\n{xml}"));
+    let cases: Vec<_> = doc.descendants().filter(|n| n.has_tag_name("testcase")).collect();
+    assert_eq!(cases.len(), 5);
+    assert!(cases.iter().all(|c| c.children().all(|k| !k.has_tag_name("failure"))), "{xml}");
+
+    // Markdown and HTML come out whole.
+    let finished = run(base(&["--format", "markdown"]));
+    assert!(finished.stdout.starts_with("| module |") && finished.stdout.contains("| `grid/sleeps` | hang |"), "{finished}");
+    let finished = run(base(&["--format", "html"]));
+    assert!(finished.stdout.starts_with("<!DOCTYPE html>") && finished.stdout.trim_end().ends_with("</html>"));
+
+    // Two shards hold every cell once; merged, they are the full grid.
+    let mut parts = Vec::new();
+    for k in 1..=2 {
+        let path = root.path().join(format!("shard{k}.json"));
+        let mut command = base(&["--format", "json", "--shard", &format!("{k}/2"), "--output"]);
+        command.arg(&path);
+        assert_eq!(run(command).code(), 0);
+        parts.push(path);
+    }
+    let counts: Vec<usize> = parts
+        .iter()
+        .map(|p| serde_json::from_str::<Value>(&std::fs::read_to_string(p).unwrap()).unwrap()["cells"].as_array().unwrap().len())
+        .collect();
+    assert_eq!(counts.iter().sum::<usize>(), 5, "{counts:?}");
+    let mut command = pyhost(["matrix", "merge", "--format", "json"]);
+    command.args(&parts);
+    let finished = run(command);
+    assert_eq!(finished.code(), 0, "{finished}");
+    let merged: Value = serde_json::from_str(&finished.stdout).unwrap();
+    assert_eq!(merged["cells"].as_array().unwrap().len(), 5);
+
+    // Against a baseline where `passes` was something else, its cell is a fix;
+    // where it matched and now does not, a regression.
+    let mut before = result.clone();
+    for c in before["cells"].as_array_mut().unwrap() {
+        if c["module"] == "grid/passes" {
+            c["outcome"] = "fail".into();
+            c["expected"] = false.into();
+        }
+        if c["module"] == "grid/broken" {
+            c["expected"] = true.into();
+        }
+    }
+    let baseline = root.path().join("baseline.json");
+    std::fs::write(&baseline, serde_json::to_string(&before).unwrap()).unwrap();
+    let mut command = base(&["--baseline"]);
+    command.arg(&baseline);
+    let finished = run(command);
+    assert!(finished.stderr.contains("fixes against the baseline: 1") && finished.stderr.contains("grid/passes"), "{finished}");
+}
+
+#[test]
+fn a_missing_interpreter_is_reported_never_passed() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = grid_modules(root.path());
+    let mut command = pyhost(["matrix", "--python", "9.99", "--format", "json", "--modules"]);
+    command.arg(&dir);
+    let finished = run(command);
+    assert_eq!(finished.code(), 1, "{finished}");
+    let result: Value = serde_json::from_str(&finished.stdout).unwrap();
+    let cells = result["cells"].as_array().unwrap();
+    assert_eq!(cells.len(), 5);
+    assert!(cells.iter().all(|c| c["outcome"] == "skipped-missing" && c["expected"] == false), "{result}");
+    assert_eq!(result["interpreters"][0]["label"], "9.99");
+}
+
+#[test]
+fn doctor_finds_this_interpreter() {
+    let finished = run(pyhost(["doctor", "--json"]));
+    assert_eq!(finished.code(), 0, "{finished}");
+    let found: Value = serde_json::from_str(&finished.stdout).unwrap();
+    let executable = info()["executable"].as_str().unwrap().to_string();
+    let ours = found.as_array().unwrap().iter().find(|f| f["executable"] == executable.as_str());
+    let ours = ours.unwrap_or_else(|| panic!("doctor did not list {executable}:\n{found}"));
+    assert_eq!(ours["embeddable"], true, "{ours}");
+}

@@ -4,8 +4,11 @@ os._exit(70), and in ceph-mgr the whole daemon went with it. Here the module
 must end up failed while the host and the other modules keep serving.
 
 It waits (up to wait_for_listener seconds) until the port is taken, so that
-the outcome does not depend on which module starts first. Runs on 2.7 and 3.x."""
+the outcome does not depend on which module starts first. With port 0 it
+takes a free port itself first, so it fails alone too (the matrix runs it
+so). Runs on 2.7 and 3.x."""
 import socket
+import threading
 import time
 
 import cherrypy
@@ -24,8 +27,18 @@ def listening(host, port):
 class BusyPort(pyhost.Module):
     OPTIONS = {'host': '127.0.0.1', 'port': 18081, 'wait_for_listener': 30}
 
+    def __init__(self):
+        super(BusyPort, self).__init__()
+        self.attempted = threading.Event()
+        self.holder = None
+
     def serve(self):
         host, port = self.get_option('host'), int(self.get_option('port'))
+        if port == 0:
+            self.holder = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            self.holder.bind((host, 0))
+            self.holder.listen(5)
+            port = self.holder.getsockname()[1]
         deadline = time.time() + float(self.get_option('wait_for_listener'))
         while not listening(host, port) and time.time() < deadline:
             if self.stopping.wait(0.1):
@@ -37,8 +50,15 @@ class BusyPort(pyhost.Module):
             'checker.on': False,
         })
         cherrypy.tree.mount(None, '/')
-        cherrypy.engine.start()  # fails, then calls os._exit(70)
+        try:
+            cherrypy.engine.start()  # fails, then calls os._exit(70)
+        finally:
+            self.attempted.set()
         cherrypy.engine.block()
+
+    def self_test(self):
+        # The outcome is whatever CherryPy's start did: wait for it.
+        assert self.attempted.wait(30), "CherryPy never tried to start"
 
     def shutdown(self):
         cherrypy.engine.exit()

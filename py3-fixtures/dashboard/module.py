@@ -38,6 +38,7 @@ class Dashboard(pyhost.Module):
         super(Dashboard, self).__init__()
         self.lock = threading.Lock()
         self.started = threading.Event()
+        self.port = None
         self.ticks = 0
         self.last_state = None
 
@@ -63,9 +64,10 @@ class Dashboard(pyhost.Module):
         cherrypy.tree.mount(Pages(self), '/')
         try:
             cherrypy.engine.start()
+            self.port = cherrypy.server.bound_addr[1]  # the real one when port is 0
         finally:
             self.started.set()
-        self.log.info('dashboard on port %s', self.get_option('port'))
+        self.log.info('dashboard on port %s', self.port)
         cherrypy.engine.block()
 
     def shutdown(self):
@@ -75,6 +77,7 @@ class Dashboard(pyhost.Module):
         cherrypy.engine.exit()
 
     def self_test(self):
-        url = 'http://%s:%s/status' % (self.get_option('host'), self.get_option('port'))
+        assert self.started.wait(30), 'CherryPy did not start'
+        url = 'http://%s:%s/status' % (self.get_option('host'), self.port)
         reply = json.loads(urlopen(url, timeout=10).read().decode('utf-8'))
         assert reply['module'] == self.name, reply

@@ -41,6 +41,7 @@ class RestApi(pyhost.Module):
     def __init__(self):
         super(RestApi, self).__init__()
         self.started = threading.Event()
+        self.port = None
 
     def serve(self):
         cherrypy.config.update({
@@ -53,9 +54,10 @@ class RestApi(pyhost.Module):
         cherrypy.tree.mount(Api(self), '/api')
         try:
             cherrypy.engine.start()
+            self.port = cherrypy.server.bound_addr[1]  # the real one when port is 0
         finally:
             self.started.set()
-        self.log.info('REST API on port %s', self.get_option('port'))
+        self.log.info('REST API on port %s', self.port)
         cherrypy.engine.block()
 
     def shutdown(self):
@@ -65,8 +67,9 @@ class RestApi(pyhost.Module):
         cherrypy.engine.exit()
 
     def url(self, path):
-        return 'http://%s:%s%s' % (self.get_option('host'), self.get_option('port'), path)
+        return 'http://%s:%s%s' % (self.get_option('host'), self.port, path)
 
     def self_test(self):
+        assert self.started.wait(30), 'CherryPy did not start'
         reply = json.loads(urlopen(self.url('/api/ping'), timeout=10).read().decode('utf-8'))
         assert reply == {'pong': True, 'module': self.name}, reply

@@ -98,8 +98,9 @@ fn read_report(path: &Path, finished: &Finished) -> Value {
 
 /// The talk's scenario: two CherryPy modules in one process, each on its own
 /// port at the same time, and a third on a port already in use, whose
-/// os._exit(70) must fail it alone. Then the control socket: state, disable,
-/// enable, and a clean stop with CherryPy's threads in play.
+/// os._exit(70) must fail it alone. Then the control socket: state, restart
+/// of a failed module, disable, enable, and a clean stop with CherryPy's
+/// threads in play.
 #[test]
 fn cherrypy_modules_serve_side_by_side_and_a_busy_port_fails_alone() {
     let site = site_dir();
@@ -109,7 +110,7 @@ fn cherrypy_modules_serve_side_by_side_and_a_busy_port_fails_alone() {
         dir.path(),
         &format!(
             "module_dirs = [{fixtures:?}]\n\
-             enable = [\"rest_api\", \"dashboard\", \"busy_port\", \"echo\"]\n\
+             enable = [\"rest_api\", \"dashboard\", \"busy_port\", \"echo\", \"fails_once\"]\n\
              python_path = [{site:?}]\n\
              tick_interval = 0.2\n\
              [modules.rest_api.options]\nport = {rest}\n\
@@ -151,6 +152,14 @@ fn cherrypy_modules_serve_side_by_side_and_a_busy_port_fails_alone() {
         get_json(dashboard, "/status")["last_state"]["key"] == "greeting"
     });
 
+    // fails_once failed its first start (no restart policy here); a restart
+    // through the socket gives it a fresh interpreter, and it runs.
+    assert_eq!(module(&ctl(&socket, &["status"]), "fails_once")["state"], "failed");
+    let restarted = ctl(&socket, &["restart", "fails_once"]);
+    assert_eq!(restarted["state"], "running", "{restarted}");
+    assert_eq!(restarted["restarts"], 1);
+    assert_eq!(get_json(rest, "/api/ping")["pong"], true, "rest_api kept serving through the restart");
+
     let disabled = ctl(&socket, &["disable", "dashboard"]);
     assert_eq!(disabled["state"], "disabled");
     wait_for("the dashboard's port to close", Duration::from_secs(30), || http_get(dashboard, "/status").is_err());
@@ -169,6 +178,7 @@ fn cherrypy_modules_serve_side_by_side_and_a_busy_port_fails_alone() {
     assert_eq!(module(&report, "dashboard")["state"], "stopped", "{report}");
     assert_eq!(module(&report, "busy_port")["state"], "failed", "{report}");
     assert_eq!(module(&report, "echo")["state"], "stopped", "{report}");
+    assert_eq!(module(&report, "fails_once")["state"], "stopped", "{report}");
     assert_eq!(report["interpreter"]["version"], info()["version"]);
 }
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 
-use crate::python::build_info::{default_isolation, supported_isolations, BUILD};
+use crate::python::build_info::{check_supported, default_isolation};
 use crate::python::{Error, InitConfig, Isolation, Python};
 
 /// Run Python code in a fresh interpreter and exit with the code's status.
@@ -73,13 +73,7 @@ fn program(args: &Args) -> anyhow::Result<Program> {
 
 pub fn run(args: Args) -> anyhow::Result<i32> {
     let isolation = args.isolation.unwrap_or_else(default_isolation);
-    if !supported_isolations().contains(&isolation) {
-        anyhow::bail!(
-            "--isolation {isolation} needs Python 3.12 or later, and this pyhost embeds Python {}; \
-             use --isolation shared, or build pyhost against a newer interpreter",
-            BUILD.version
-        );
-    }
+    check_supported(isolation)?;
     if !(args.shutdown_timeout >= 0.0 && args.shutdown_timeout.is_finite()) {
         anyhow::bail!("--shutdown-timeout must be a number of seconds, 0 or more");
     }

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use serde_json::{json, Value};
 
-use crate::python::build_info::default_isolation;
+use crate::python::build_info::{check_supported, default_isolation};
 use crate::python::{InitConfig, Isolation, Python, PythonHandle};
 
 use super::config::{HostConfig, RestartPolicy};
@@ -165,11 +165,11 @@ impl Host {
         }
         for (name, module) in &config.modules {
             if let Some(isolation) = module.isolation.or(config.isolation) {
-                check_isolation(isolation).with_context(|| format!("module {name}"))?;
+                check_supported(isolation).with_context(|| format!("module {name}"))?;
             }
         }
         if let Some(isolation) = config.isolation {
-            check_isolation(isolation)?;
+            check_supported(isolation)?;
         }
         let stop_signal = Arc::new(AtomicBool::new(false));
         for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
@@ -304,14 +304,4 @@ impl Host {
         }
         report
     }
-}
-
-fn check_isolation(isolation: Isolation) -> anyhow::Result<()> {
-    if !crate::python::build_info::supported_isolations().contains(&isolation) {
-        anyhow::bail!(
-            "isolation {isolation} needs Python 3.12 or later; this pyhost embeds Python {}",
-            crate::python::BUILD.version
-        );
-    }
-    Ok(())
 }

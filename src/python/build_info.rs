@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 
+use super::error::Error;
 use super::ffi;
 use super::Isolation;
 
@@ -61,6 +62,19 @@ pub fn supported_isolations() -> Vec<Isolation> {
     }
     modes.extend([Isolation::Shared, Isolation::Main]);
     modes
+}
+
+/// Ok when this build can make interpreters of that isolation; otherwise
+/// the error that says what to do instead.
+pub fn check_supported(isolation: Isolation) -> Result<(), Error> {
+    if supported_isolations().contains(&isolation) {
+        return Ok(());
+    }
+    Err(Error::Usage(format!(
+        "isolation `{isolation}` needs Python 3.12 or later; this pyhost embeds Python {}. Use `shared` \
+         or `main`, or build pyhost against a newer interpreter (PYHOST_PYTHON=python3.13 cargo build)",
+        BUILD.version
+    )))
 }
 
 /// The isolation a module or `pyhost exec` gets when none is asked for.

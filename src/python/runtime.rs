@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::{self, ThreadId};
 use std::time::Duration;
 
-use super::build_info::{supported_isolations, BUILD};
+use super::build_info::{check_supported, BUILD};
 use super::error::{Error, Result};
 use super::interpreter::{Inner, Interpreter, Isolation, Phase};
 use super::teardown::{self, Teardown};
@@ -227,14 +227,7 @@ impl PythonHandle {
         if isolation == Isolation::Main {
             return Ok(self.main.clone());
         }
-        if !supported_isolations().contains(&isolation) {
-            return Err(Error::Usage(format!(
-                "isolation `{isolation}` needs Python 3.12 or later; this pyhost was built against \
-                 Python {}. Use `shared` or `main`, or build against a newer interpreter \
-                 (PYHOST_PYTHON=python3.13 cargo build)",
-                BUILD.version
-            )));
-        }
+        check_supported(isolation)?;
         if gil::holds_any() {
             return Err(Error::Usage("cannot create an interpreter while holding a GIL".into()));
         }

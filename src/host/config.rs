@@ -193,7 +193,9 @@ fn resolve_path(base: &Path, path: &Path) -> PathBuf {
             return PathBuf::from(home).join(rest);
         }
     }
-    if path.is_absolute() { path.to_path_buf() } else { base.join(path) }
+    let joined = if path.is_absolute() { path.to_path_buf() } else { base.join(path) };
+    // "module_dirs = ['.']" should read as the folder, not "folder/./module".
+    joined.components().filter(|c| *c != std::path::Component::CurDir).collect()
 }
 
 impl RawConfig {

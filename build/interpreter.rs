@@ -49,11 +49,10 @@ impl Interpreter {
 /// Which interpreter command the environment asks for.
 pub fn requested() -> (String, &'static str) {
     for knob in KNOBS {
-        if let Ok(value) = env::var(knob) {
-            if !value.trim().is_empty() {
+        if let Ok(value) = env::var(knob)
+            && !value.trim().is_empty() {
                 return (value, knob);
             }
-        }
     }
     (DEFAULT_COMMAND.to_string(), "the default")
 }
@@ -195,13 +194,11 @@ pub fn candidates(requested: &str) -> Vec<PathBuf> {
     if let Some(cache) = env::var_os("XDG_CACHE_HOME")
         .map(PathBuf::from)
         .or_else(|| env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")))
-    {
-        if let Ok(entries) = std::fs::read_dir(cache.join("pyhost/pythons")) {
+        && let Ok(entries) = std::fs::read_dir(cache.join("pyhost/pythons")) {
             let mut dirs: Vec<PathBuf> = entries.filter_map(|e| e.ok()).map(|e| e.path().join("bin")).collect();
             dirs.sort();
             found.extend(dirs.into_iter().map(|dir| dir.join(requested)));
         }
-    }
     found.retain(|p| p.is_file());
     if found.is_empty() {
         found.push(PathBuf::from(requested)); // so the error says why it cannot run

@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 
 use crate::python::{Error, HostCall};
 
-use super::host::Shared;
+use super::supervisor::Shared;
 use super::pyside;
 
 #[derive(Deserialize)]

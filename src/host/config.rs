@@ -188,11 +188,10 @@ fn resolve_path(base: &Path, path: &Path) -> PathBuf {
         let expanded = text.replace("{python_version}", &version.join(".")).replace("{cache}", &cache.to_string_lossy());
         return resolve_path(base, Path::new(&expanded));
     }
-    if let Ok(rest) = path.strip_prefix("~") {
-        if let Some(home) = std::env::var_os("HOME") {
+    if let Ok(rest) = path.strip_prefix("~")
+        && let Some(home) = std::env::var_os("HOME") {
             return PathBuf::from(home).join(rest);
         }
-    }
     let joined = if path.is_absolute() { path.to_path_buf() } else { base.join(path) };
     // "module_dirs = ['.']" should read as the folder, not "folder/./module".
     joined.components().filter(|c| *c != std::path::Component::CurDir).collect()

@@ -12,7 +12,7 @@ use anyhow::{bail, Context};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::host::{HostEvent, Shared};
+use super::supervisor::{HostEvent, Shared};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "command", rename_all = "kebab-case")]
@@ -70,11 +70,10 @@ impl ControlSocket {
                     if flag.load(Ordering::Acquire) {
                         break;
                     }
-                    if let Ok(stream) = stream {
-                        if let Err(error) = answer(&shared, stream) {
+                    if let Ok(stream) = stream
+                        && let Err(error) = answer(&shared, stream) {
                             tracing::warn!("control connection: {error}");
                         }
-                    }
                 }
             })
             .expect("spawn the control thread");

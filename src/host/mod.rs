@@ -7,13 +7,13 @@ pub mod calls;
 pub mod config;
 pub mod control;
 pub mod discovery;
-pub mod host;
 pub mod module;
 pub mod placement;
 pub mod pyside;
 pub mod report;
 pub mod state;
+pub mod supervisor;
 
 pub use config::HostConfig;
-pub use host::{Host, RunOptions};
 pub use report::{ModuleReport, Report, State};
+pub use supervisor::{Host, RunOptions};

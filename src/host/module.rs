@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use crate::python::{EndOutcome, Error, Interpreter, Isolation, OwnedObj};
 
-use super::host::{HostEvent, Shared};
+use super::supervisor::{HostEvent, Shared};
 use super::placement::is_refusal;
 use super::pyside::{self, Meta};
 use super::report::{ModuleReport, State, ThreadReport};
@@ -125,11 +125,10 @@ impl Slot {
     /// Queues an event if the module is running and listens for it.
     pub(crate) fn offer(&self, event: &str, payload: &str) {
         let st = self.state();
-        if let (State::Running, Some(live)) = (&st.status, &st.live) {
-            if live.meta.notify_types.iter().any(|t| t == event || t == "*") {
+        if let (State::Running, Some(live)) = (&st.status, &st.live)
+            && live.meta.notify_types.iter().any(|t| t == event || t == "*") {
                 let _ = live.queue.send(Notice { event: event.to_string(), payload: payload.to_string() });
             }
-        }
     }
 
     /// Marks the module failed, if `generation` is still the current load
@@ -173,14 +172,13 @@ impl Slot {
         };
         let (mut isolation, mut placement) = shared.placement_for(&self.name);
         let mut attempt = self.try_load(shared, isolation);
-        if let Err(LoadError::Refused(message)) = &attempt {
-            if isolation != Isolation::Main {
+        if let Err(LoadError::Refused(message)) = &attempt
+            && isolation != Isolation::Main {
                 tracing::warn!("[{}] refused a {isolation} interpreter ({message}); loading it in main", self.name);
                 placement = Some(format!("refused a {isolation} interpreter at load: {message}"));
                 isolation = Isolation::Main;
                 attempt = self.try_load(shared, isolation);
             }
-        }
         let mut st = self.state();
         st.isolation = Some(isolation);
         st.placement = placement;

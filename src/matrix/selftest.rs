@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use crate::host::config::{Enable, HostConfig, ModuleConfig, Restart, RestartPolicy};
-use crate::host::host::HostEvent;
+use crate::host::supervisor::HostEvent;
 use crate::host::{pyside, Host, RunOptions, State};
 
 use super::outcome::Outcome;
@@ -177,7 +177,7 @@ pub fn run_child_side() -> anyhow::Result<()> {
 
 /// Waits for the module to run (restarts included), lets it settle, runs
 /// its self_test, and checks it did not fail meanwhile.
-fn test_module(shared: &crate::host::host::Shared, name: &str) -> (Outcome, Option<String>) {
+fn test_module(shared: &crate::host::supervisor::Shared, name: &str) -> (Outcome, Option<String>) {
     let slot = shared.slot(name);
     // Final: unloadable, or failed with the supervisor done with it and no
     // restart coming (a failed module may be restarted into a passing one).

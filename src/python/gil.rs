@@ -121,7 +121,8 @@ impl<'i> Gil<'i> {
         }
         // SAFETY: ph_error_fetch filled the fields with NUL-terminated
         // strings (or NULL); ph_error_clear frees them after the copies.
-        let error = unsafe {
+        
+        unsafe {
             let error = PyException {
                 type_name: text::c_str_lossy(raw.type_name),
                 message: text::c_str_lossy(raw.message),
@@ -133,8 +134,7 @@ impl<'i> Gil<'i> {
             };
             ffi::ph_error_clear(&mut raw);
             error
-        };
-        error
+        }
     }
 
     fn check(&self, status: i32) -> Result<()> {

@@ -225,13 +225,12 @@ impl Drop for OwnedObj {
             unsafe { ffi::ph_decref(self.ptr.as_ptr()) };
             return;
         }
-        if !gil::holds_any() {
-            if let Ok(_gil) = self.interpreter.gil() {
+        if !gil::holds_any()
+            && let Ok(_gil) = self.interpreter.gil() {
                 // SAFETY: the guard holds the object's interpreter's GIL.
                 unsafe { ffi::ph_decref(self.ptr.as_ptr()) };
                 return;
             }
-        }
         // This thread holds another interpreter's GIL: taking this one would
         // nest. The next guard of the right interpreter releases it.
         let inner = &self.interpreter.inner;

@@ -62,7 +62,5 @@ pub fn generate_bindings() {
             );
             std::process::exit(1);
         });
-    bindings
-        .write_to_file(Path::new(&out).join("compat_bindings.rs"))
-        .expect("OUT_DIR is writable");
+    bindings.write_to_file(Path::new(&out).join("compat_bindings.rs")).expect("OUT_DIR is writable");
 }

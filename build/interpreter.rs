@@ -50,9 +50,10 @@ impl Interpreter {
 pub fn requested() -> (String, &'static str) {
     for knob in KNOBS {
         if let Ok(value) = env::var(knob)
-            && !value.trim().is_empty() {
-                return (value, knob);
-            }
+            && !value.trim().is_empty()
+        {
+            return (value, knob);
+        }
     }
     (DEFAULT_COMMAND.to_string(), "the default")
 }
@@ -67,11 +68,7 @@ pub fn discover() -> Result<Interpreter, String> {
         match probe(&candidate) {
             Ok(out) => {
                 if !failures.is_empty() {
-                    println!(
-                        "cargo:warning=using {} for `{requested}`: {}",
-                        candidate.display(),
-                        failures.join("; ")
-                    );
+                    println!("cargo:warning=using {} for `{requested}`: {}", candidate.display(), failures.join("; "));
                 }
                 stdout = Some(out);
                 break;
@@ -94,9 +91,8 @@ pub fn discover() -> Result<Interpreter, String> {
 /// the target's pointer size, headers and a shared libpython, each missing
 /// piece an error that names the fix. (Also used by `pyhost doctor`.)
 pub fn inspect(requested: String, requested_by: &'static str, stdout: &str) -> Result<Interpreter, String> {
-    let facts: serde_json::Value = serde_json::from_str(stdout.trim()).map_err(|e| {
-        format!("the probe printed something that is not JSON ({e}):\n{stdout}")
-    })?;
+    let facts: serde_json::Value = serde_json::from_str(stdout.trim())
+        .map_err(|e| format!("the probe printed something that is not JSON ({e}):\n{stdout}"))?;
 
     let text = |key: &str| facts[key].as_str().unwrap_or_default().to_string();
     let paths = |key: &str| -> Vec<PathBuf> {
@@ -109,18 +105,14 @@ pub fn inspect(requested: String, requested_by: &'static str, stdout: &str) -> R
     let minor = facts["minor"].as_u64().unwrap_or(0) as u32;
     let version = text("version");
     if !(major == 2 && minor == 7) && !(major == 3 && minor >= 5) {
-        return Err(format!(
-            "`{requested}` is Python {version}; pyhost builds against Python 2.7 or 3.5 and later"
-        ));
+        return Err(format!("`{requested}` is Python {version}; pyhost builds against Python 2.7 or 3.5 and later"));
     }
     let python_bits = facts["pointer_size"].as_u64().unwrap_or(0) * 8;
     // In build.rs the target's width; in pyhost doctor, the running binary's.
-    let target_bits = env::var("CARGO_CFG_TARGET_POINTER_WIDTH")
-        .unwrap_or_else(|_| (std::mem::size_of::<usize>() * 8).to_string());
+    let target_bits =
+        env::var("CARGO_CFG_TARGET_POINTER_WIDTH").unwrap_or_else(|_| (std::mem::size_of::<usize>() * 8).to_string());
     if python_bits.to_string() != target_bits {
-        return Err(format!(
-            "`{requested}` is a {python_bits}-bit interpreter but the target is {target_bits}-bit"
-        ));
+        return Err(format!("`{requested}` is a {python_bits}-bit interpreter but the target is {target_bits}-bit"));
     }
 
     let mut found = Interpreter {
@@ -140,42 +132,34 @@ pub fn inspect(requested: String, requested_by: &'static str, stdout: &str) -> R
     };
 
     let include_dirs = paths("include_dirs");
-    found.include_dir = include_dirs
-        .iter()
-        .find(|d| d.join("Python.h").is_file())
-        .cloned()
-        .ok_or_else(|| {
-            format!(
-                "Python {} at {} has no headers: Python.h is in none of {}.\n\
+    found.include_dir = include_dirs.iter().find(|d| d.join("Python.h").is_file()).cloned().ok_or_else(|| {
+        format!(
+            "Python {} at {} has no headers: Python.h is in none of {}.\n\
                  Install them: `apt-get install {}` (or run `scripts/install-pythons`).",
-                found.version,
-                found.executable.display(),
-                list(&include_dirs),
-                found.dev_package()
-            )
-        })?;
+            found.version,
+            found.executable.display(),
+            list(&include_dirs),
+            found.dev_package()
+        )
+    })?;
 
     let lib_dirs = paths("lib_dirs");
     let file = format!("lib{}.so", found.lib_name);
-    found.lib_dir = lib_dirs
-        .iter()
-        .find(|d| d.join(&file).exists())
-        .cloned()
-        .ok_or_else(|| {
-            let hint = if facts["shared"].as_bool() == Some(true) {
-                format!("Install it: `apt-get install {}` (or run `scripts/install-pythons`).", found.dev_package())
-            } else {
-                "This interpreter was built without --enable-shared, so it cannot be embedded \
+    found.lib_dir = lib_dirs.iter().find(|d| d.join(&file).exists()).cloned().ok_or_else(|| {
+        let hint = if facts["shared"].as_bool() == Some(true) {
+            format!("Install it: `apt-get install {}` (or run `scripts/install-pythons`).", found.dev_package())
+        } else {
+            "This interpreter was built without --enable-shared, so it cannot be embedded \
                  as a shared library; use one that was (scripts/install-pythons provides them)."
-                    .to_string()
-            };
-            format!(
-                "Python {} at {}: {file} is in none of {}.\n{hint}",
-                found.version,
-                found.executable.display(),
-                list(&lib_dirs)
-            )
-        })?;
+                .to_string()
+        };
+        format!(
+            "Python {} at {}: {file} is in none of {}.\n{hint}",
+            found.version,
+            found.executable.display(),
+            list(&lib_dirs)
+        )
+    })?;
     Ok(found)
 }
 
@@ -194,11 +178,12 @@ pub fn candidates(requested: &str) -> Vec<PathBuf> {
     if let Some(cache) = env::var_os("XDG_CACHE_HOME")
         .map(PathBuf::from)
         .or_else(|| env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")))
-        && let Ok(entries) = std::fs::read_dir(cache.join("pyhost/pythons")) {
-            let mut dirs: Vec<PathBuf> = entries.filter_map(|e| e.ok()).map(|e| e.path().join("bin")).collect();
-            dirs.sort();
-            found.extend(dirs.into_iter().map(|dir| dir.join(requested)));
-        }
+        && let Ok(entries) = std::fs::read_dir(cache.join("pyhost/pythons"))
+    {
+        let mut dirs: Vec<PathBuf> = entries.filter_map(|e| e.ok()).map(|e| e.path().join("bin")).collect();
+        dirs.sort();
+        found.extend(dirs.into_iter().map(|dir| dir.join(requested)));
+    }
     found.retain(|p| p.is_file());
     if found.is_empty() {
         found.push(PathBuf::from(requested)); // so the error says why it cannot run

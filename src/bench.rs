@@ -18,7 +18,7 @@ use serde::Serialize;
 
 use crate::host::pyside;
 use crate::python::build_info::supported_isolations;
-use crate::python::{baseline, InitConfig, Interpreter, Isolation, OwnedObj, Python, BUILD};
+use crate::python::{BUILD, InitConfig, Interpreter, Isolation, OwnedObj, Python, baseline};
 
 /// The module every measurement loads.
 const MODULE: &str = "\

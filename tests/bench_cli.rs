@@ -15,7 +15,8 @@ fn bench_reports_every_figure_as_json() {
     assert!(call["baseline_ns"].as_f64().unwrap() > 0.0 && call["pyhost_ns"].as_f64().unwrap() > 0.0, "{report}");
     assert!(call["ratio"].as_f64().unwrap() > 0.0);
     let modes = isolations();
-    let started: Vec<&str> = report["startup"].as_array().unwrap().iter().map(|s| s["isolation"].as_str().unwrap()).collect();
+    let started: Vec<&str> =
+        report["startup"].as_array().unwrap().iter().map(|s| s["isolation"].as_str().unwrap()).collect();
     let expected: Vec<&str> = modes.iter().map(String::as_str).filter(|m| *m != "main").collect();
     assert_eq!(started, expected);
     assert_eq!(report["memory"].as_array().unwrap().len(), modes.len());

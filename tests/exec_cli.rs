@@ -8,7 +8,7 @@ use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::process::Command;
 
-use common::{isolations, pyhost, run, Finished};
+use common::{Finished, isolations, pyhost, run};
 
 fn exec(isolation: &str, code: &str) -> Finished {
     run(pyhost(["exec", "--isolation", isolation, "-c", code]))

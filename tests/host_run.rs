@@ -10,7 +10,7 @@ use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use common::{info, pyhost, run, spawn, Finished};
+use common::{Finished, info, pyhost, run, spawn};
 use serde_json::Value;
 
 fn version() -> String {
@@ -82,7 +82,12 @@ fn ctl(socket: &Path, args: &[&str]) -> Value {
 }
 
 fn module<'a>(report: &'a Value, name: &str) -> &'a Value {
-    report["modules"].as_array().unwrap().iter().find(|m| m["name"] == name).unwrap_or_else(|| panic!("{name} not in {report}"))
+    report["modules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == name)
+        .unwrap_or_else(|| panic!("{name} not in {report}"))
 }
 
 fn write_config(dir: &Path, body: &str) -> PathBuf {
@@ -131,7 +136,9 @@ fn cherrypy_modules_serve_side_by_side_and_a_busy_port_fails_alone() {
     assert_eq!(get_json(rest, "/api/ping"), serde_json::json!({"pong": true, "module": "rest_api"}));
     assert_eq!(get_json(dashboard, "/status")["module"], "dashboard");
 
-    wait_for("busy_port to fail", Duration::from_secs(90), || module(&ctl(&socket, &["status"]), "busy_port")["state"] == "failed");
+    wait_for("busy_port to fail", Duration::from_secs(90), || {
+        module(&ctl(&socket, &["status"]), "busy_port")["state"] == "failed"
+    });
     let status = ctl(&socket, &["status"]);
     let busy = module(&status, "busy_port");
     assert!(busy["error"].as_str().unwrap().contains("os._exit(70)"), "{busy}");
@@ -190,8 +197,17 @@ fn every_fixture_ends_in_the_state_its_design_calls_for() {
     let dir = tempfile::tempdir().unwrap();
     let (rest, dashboard) = (free_port(), free_port());
     let mut enable = vec![
-        "echo", "exits_in_serve", "raises_in_init", "fails_once", "leaves_thread", "syntax_error",
-        "missing_import", "state_hammer", "rest_api", "dashboard", "busy_port",
+        "echo",
+        "exits_in_serve",
+        "raises_in_init",
+        "fails_once",
+        "leaves_thread",
+        "syntax_error",
+        "missing_import",
+        "state_hammer",
+        "rest_api",
+        "dashboard",
+        "busy_port",
     ];
     if !is_py2() {
         enable.extend(["rust_ext_a", "rust_ext_b"]); // PyO3 has no Python 2
@@ -247,7 +263,11 @@ fn every_fixture_ends_in_the_state_its_design_calls_for() {
         for name in ["rust_ext_a", "rust_ext_b"] {
             let m = check(name, "stopped");
             assert_eq!(m["isolation"], "main", "{m}");
-            assert!(m["placement"].as_str().unwrap_or_default().contains("rustext") || m["placement"].as_str().unwrap_or_default().contains("refuse"), "{m}");
+            assert!(
+                m["placement"].as_str().unwrap_or_default().contains("rustext")
+                    || m["placement"].as_str().unwrap_or_default().contains("refuse"),
+                "{m}"
+            );
             assert!(finished.stderr.contains(&format!("[{name}] digest(abc) = ")), "{name} did not work:\n{finished}");
         }
     }
@@ -296,7 +316,9 @@ fn sigterm_stops_the_host_and_writes_the_report() {
     let mut command = pyhost(["run", "--enable", "echo,leaves_thread", "--report"]);
     command.arg(&report_path).arg(fixtures());
     let host = spawn(command);
-    wait_for("the modules to run", Duration::from_secs(60), || host.stderr_so_far().contains("[leaves_thread] running"));
+    wait_for("the modules to run", Duration::from_secs(60), || {
+        host.stderr_so_far().contains("[leaves_thread] running")
+    });
     // SAFETY: kill(2) on our own child's pid.
     unsafe { libc::kill(host.child.id() as i32, libc::SIGTERM) };
     let finished = host.wait();

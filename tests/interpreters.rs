@@ -87,9 +87,7 @@ fn eight_interpreters_from_four_threads(isolation: Isolation) {
 
 #[test]
 fn eight_shared_interpreters_from_four_threads() {
-    isolated("eight_shared_interpreters_from_four_threads", || {
-        eight_interpreters_from_four_threads(Isolation::Shared)
-    });
+    isolated("eight_shared_interpreters_from_four_threads", || eight_interpreters_from_four_threads(Isolation::Shared));
 }
 
 #[test]
@@ -218,7 +216,10 @@ fn host_calls_can_reach_other_interpreters() {
             other => Err(format!("no method {other}")),
         });
         let gil = caller.gil().unwrap();
-        assert_eq!(gil.eval("__import__('_pyhost').call('peek', 'value')").unwrap().to_text().unwrap(), "from the other side");
+        assert_eq!(
+            gil.eval("__import__('_pyhost').call('peek', 'value')").unwrap().to_text().unwrap(),
+            "from the other side"
+        );
         let Err(Error::Python(error)) = gil.eval("__import__('_pyhost').call('nope', '')") else { panic!("no error") };
         assert_eq!(error.type_name, "RuntimeError");
         assert_eq!(error.message, "no method nope");
@@ -283,7 +284,9 @@ fn teardown_with_a_leftover_thread_neither_aborts_nor_hangs() {
             .unwrap()
             .run("import threading, time\nt = threading.Thread(target=time.sleep, args=(3600,), name='monitor')\nt.daemon = True\nt.start()\n")
             .unwrap();
-        let EndOutcome::Left(left) = busy.end(Duration::from_millis(100)).unwrap() else { panic!("ended under a thread") };
+        let EndOutcome::Left(left) = busy.end(Duration::from_millis(100)).unwrap() else {
+            panic!("ended under a thread")
+        };
         assert_eq!(left.threads, vec![PyThread { name: "monitor".into(), daemon: true }]);
         assert_eq!(left.unnamed, 0);
         // Left alive, and still usable.
@@ -350,7 +353,10 @@ fn stdlib_extensions_survive_ending_interpreters() {
                 let gil = interpreter.gil().unwrap();
                 for module in modules.split(' ') {
                     if let Err(Error::Python(error)) = gil.import(module) {
-                        assert!(error.message.contains("does not support loading in subinterpreters"), "{module}: {error}");
+                        assert!(
+                            error.message.contains("does not support loading in subinterpreters"),
+                            "{module}: {error}"
+                        );
                     }
                 }
                 gil.run("import datetime\nassert datetime.date(2026, 11, 25).isoformat() == '2026-11-25'\n").unwrap();

@@ -60,7 +60,12 @@ fn grid_modules(root: &Path) -> PathBuf {
 }
 
 fn cell<'a>(result: &'a Value, module: &str) -> &'a Value {
-    result["cells"].as_array().unwrap().iter().find(|c| c["module"] == module).unwrap_or_else(|| panic!("{module} not in {result}"))
+    result["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["module"] == module)
+        .unwrap_or_else(|| panic!("{module} not in {result}"))
 }
 
 #[test]
@@ -73,7 +78,13 @@ fn selftest_judges_each_module_against_its_manifest() {
     assert_eq!(finished.code(), 0, "every module does what its manifest says:\n{finished}");
     let report: Value = serde_json::from_str(&finished.stdout).unwrap();
     let outcome = |name: &str| {
-        let m = report["modules"].as_array().unwrap().iter().find(|m| m["module"] == format!("grid/{name}")).unwrap().clone();
+        let m = report["modules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["module"] == format!("grid/{name}"))
+            .unwrap()
+            .clone();
         (m["outcome"].as_str().unwrap().to_string(), m["detail"].as_str().unwrap_or_default().to_string())
     };
     assert_eq!(outcome("passes").0, "pass");
@@ -92,7 +103,12 @@ fn selftest_judges_each_module_against_its_manifest() {
 fn an_unexpected_outcome_fails_the_run() {
     let root = tempfile::tempdir().unwrap();
     let dir = root.path().join("mods");
-    module(&dir, "wrong", "import pyhost\n\nclass Wrong(pyhost.Module):\n    def self_test(self):\n        raise ValueError('no')\n", "");
+    module(
+        &dir,
+        "wrong",
+        "import pyhost\n\nclass Wrong(pyhost.Module):\n    def self_test(self):\n        raise ValueError('no')\n",
+        "",
+    );
     let mut command = pyhost(["selftest"]);
     command.arg(&dir);
     let finished = run(command);
@@ -140,7 +156,10 @@ fn matrix_grid_formats_shards_and_baseline() {
 
     // Markdown and HTML come out whole.
     let finished = run(base(&["--format", "markdown"]));
-    assert!(finished.stdout.starts_with("| module |") && finished.stdout.contains("| `grid/sleeps` | hang |"), "{finished}");
+    assert!(
+        finished.stdout.starts_with("| module |") && finished.stdout.contains("| `grid/sleeps` | hang |"),
+        "{finished}"
+    );
     let finished = run(base(&["--format", "html"]));
     assert!(finished.stdout.starts_with("<!DOCTYPE html>") && finished.stdout.trim_end().ends_with("</html>"));
 
@@ -155,7 +174,12 @@ fn matrix_grid_formats_shards_and_baseline() {
     }
     let counts: Vec<usize> = parts
         .iter()
-        .map(|p| serde_json::from_str::<Value>(&std::fs::read_to_string(p).unwrap()).unwrap()["cells"].as_array().unwrap().len())
+        .map(|p| {
+            serde_json::from_str::<Value>(&std::fs::read_to_string(p).unwrap()).unwrap()["cells"]
+                .as_array()
+                .unwrap()
+                .len()
+        })
         .collect();
     assert_eq!(counts.iter().sum::<usize>(), 5, "{counts:?}");
     let mut command = pyhost(["matrix", "merge", "--format", "json"]);
@@ -182,7 +206,10 @@ fn matrix_grid_formats_shards_and_baseline() {
     let mut command = base(&["--baseline"]);
     command.arg(&baseline);
     let finished = run(command);
-    assert!(finished.stderr.contains("fixes against the baseline: 1") && finished.stderr.contains("grid/passes"), "{finished}");
+    assert!(
+        finished.stderr.contains("fixes against the baseline: 1") && finished.stderr.contains("grid/passes"),
+        "{finished}"
+    );
 }
 
 #[test]

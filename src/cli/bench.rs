@@ -1,6 +1,6 @@
 //! `pyhost bench`: print the runtime's costs against same-run baselines.
 
-use crate::bench::{self, BenchReport, Settings, CALL_TARGET, PARALLEL_TARGET};
+use crate::bench::{self, BenchReport, CALL_TARGET, PARALLEL_TARGET, Settings};
 
 use super::print_stdout;
 

@@ -2,8 +2,8 @@
 
 use std::path::PathBuf;
 
-use crate::host::control::{send, Request};
 use crate::host::Report;
+use crate::host::control::{Request, send};
 
 use super::print_stdout;
 

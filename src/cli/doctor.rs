@@ -27,15 +27,24 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         let executable = f.executable.as_ref().unwrap_or(&f.candidate).display().to_string();
         if f.embeddable {
             text.push_str(&format!("ok       Python {version:<8} {executable}\n"));
-            text.push_str(&format!("           headers   {}\n", f.include_dir.as_ref().map(|p| p.display().to_string()).unwrap_or_default()));
-            text.push_str(&format!("           libpython {}\n", f.library.as_ref().map(|p| p.display().to_string()).unwrap_or_default()));
+            text.push_str(&format!(
+                "           headers   {}\n",
+                f.include_dir.as_ref().map(|p| p.display().to_string()).unwrap_or_default()
+            ));
+            text.push_str(&format!(
+                "           libpython {}\n",
+                f.library.as_ref().map(|p| p.display().to_string()).unwrap_or_default()
+            ));
         } else {
             text.push_str(&format!("missing  Python {version:<8} {executable}\n"));
             text.push_str(&format!("           {}\n", f.problem.as_deref().unwrap_or("unknown problem")));
         }
     }
     let usable = found.iter().filter(|f| f.embeddable).count();
-    text.push_str(&format!("{usable} of {} interpreters can be embedded (PYHOST_PYTHON=<path> cargo build)\n", found.len()));
+    text.push_str(&format!(
+        "{usable} of {} interpreters can be embedded (PYHOST_PYTHON=<path> cargo build)\n",
+        found.len()
+    ));
     print_stdout(&text)?;
     Ok(0)
 }

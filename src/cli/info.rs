@@ -3,8 +3,8 @@
 use serde::Serialize;
 
 use super::print_stdout;
-use crate::python::build_info::{default_isolation, runtime_version, supported_isolations, BuildInfo, BUILD};
 use crate::python::Isolation;
+use crate::python::build_info::{BUILD, BuildInfo, default_isolation, runtime_version, supported_isolations};
 
 /// Show the Python this pyhost was built against and the isolation modes it supports.
 #[derive(Debug, clap::Args)]

@@ -79,7 +79,8 @@ enum Merge {
 
 fn parse_shard(text: &str) -> Result<(usize, usize), String> {
     let (k, n) = text.split_once('/').ok_or("use K/N, e.g. 2/4")?;
-    let (k, n): (usize, usize) = (k.parse().map_err(|_| "K must be a number")?, n.parse().map_err(|_| "N must be a number")?);
+    let (k, n): (usize, usize) =
+        (k.parse().map_err(|_| "K must be a number")?, n.parse().map_err(|_| "N must be a number")?);
     if n == 0 || k == 0 || k > n {
         return Err(format!("{k}/{n}: K must be between 1 and N"));
     }
@@ -107,7 +108,9 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         return Ok(if merged.all_expected() { 0 } else { 1 });
     }
     if args.module_dirs.is_empty() {
-        anyhow::bail!("give the modules to test with --modules DIR (repeatable), e.g. --modules py2-fixtures --modules py3-fixtures");
+        anyhow::bail!(
+            "give the modules to test with --modules DIR (repeatable), e.g. --modules py2-fixtures --modules py3-fixtures"
+        );
     }
     let source = args.source.clone().unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
     if !source.join("Cargo.toml").is_file() {

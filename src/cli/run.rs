@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
-use crate::host::config::{parse_isolation, seconds, Enable, HostConfig};
+use crate::host::config::{Enable, HostConfig, parse_isolation, seconds};
 use crate::host::{Host, Report, RunOptions};
 
 /// Host plugin modules, each in its own interpreter.
@@ -93,7 +93,8 @@ pub fn run(args: Args, verbose: u8) -> anyhow::Result<i32> {
 fn summarize(report: &Report) {
     for module in &report.modules {
         let isolation = module.isolation.map(|i| i.name()).unwrap_or("-");
-        let mut line = format!("{:<20} {:<10} {:<8}", module.name, format!("{:?}", module.state).to_lowercase(), isolation);
+        let mut line =
+            format!("{:<20} {:<10} {:<8}", module.name, format!("{:?}", module.state).to_lowercase(), isolation);
         if module.restarts > 0 {
             line.push_str(&format!(" restarts={}", module.restarts));
         }

@@ -5,9 +5,9 @@ use std::sync::Mutex;
 
 use serde::Serialize;
 
-use crate::matrix::outcome::{judge, Outcome};
+use crate::matrix::outcome::{Outcome, judge};
 use crate::matrix::selftest::run_cell;
-use crate::matrix::{cell_spec, cell_timeout, fixture_site, modules, Module};
+use crate::matrix::{Module, cell_spec, cell_timeout, fixture_site, modules};
 use crate::python::BUILD;
 
 use super::print_stdout;
@@ -62,7 +62,11 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         }
         found.retain(|m| args.only.contains(&m.name));
     }
-    let python_path = if args.python_path.is_empty() { fixture_site(&version).into_iter().collect() } else { args.python_path.clone() };
+    let python_path = if args.python_path.is_empty() {
+        fixture_site(&version).into_iter().collect()
+    } else {
+        args.python_path.clone()
+    };
     let timeout = crate::host::config::seconds(args.timeout, "--timeout")?;
     let binary = std::env::current_exe()?;
     let queue: Mutex<Vec<&Module>> = Mutex::new(found.iter().rev().collect());
@@ -72,7 +76,8 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         for _ in 0..jobs.max(1) {
             s.spawn(|| {
                 while let Some(module) = queue.lock().unwrap().pop() {
-                    let result = run_cell(&binary, &cell_spec(module, python_path.clone()), cell_timeout(module, timeout));
+                    let result =
+                        run_cell(&binary, &cell_spec(module, python_path.clone()), cell_timeout(module, timeout));
                     let expectation = module.manifest.expectation(&version);
                     let (outcome, expected) = judge(result.outcome, &expectation);
                     results.lock().unwrap().push(Tested {
@@ -98,11 +103,21 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         let mut text = format!("Python {}\n", BUILD.version);
         for r in &results {
             let mark = if r.expected { "" } else { "!" };
-            let detail = r.detail.as_deref().and_then(|d| d.lines().rfind(|l| !l.trim().is_empty())).unwrap_or_default();
-            text.push_str(&format!("  {:<width$}  {:<12} {}\n", r.module, format!("{}{mark}", r.outcome), detail.trim()));
+            let detail =
+                r.detail.as_deref().and_then(|d| d.lines().rfind(|l| !l.trim().is_empty())).unwrap_or_default();
+            text.push_str(&format!(
+                "  {:<width$}  {:<12} {}\n",
+                r.module,
+                format!("{}{mark}", r.outcome),
+                detail.trim()
+            ));
         }
         let unexpected = results.iter().filter(|r| !r.expected).count();
-        text.push_str(&format!("{} modules, {} not what their manifest expects (marked !)\n", results.len(), unexpected));
+        text.push_str(&format!(
+            "{} modules, {} not what their manifest expects (marked !)\n",
+            results.len(),
+            unexpected
+        ));
         print_stdout(&text)?;
     }
     Ok(if all_expected { 0 } else { 1 })

@@ -6,12 +6,12 @@
 use std::sync::Arc;
 
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 use crate::python::{Error, HostCall};
 
-use super::supervisor::Shared;
 use super::pyside;
+use super::supervisor::Shared;
 
 #[derive(Deserialize)]
 struct Log {

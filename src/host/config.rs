@@ -25,7 +25,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::{bail, Context};
+use anyhow::{Context, bail};
 use serde::Deserialize;
 
 use crate::python::Isolation;
@@ -185,13 +185,15 @@ fn resolve_path(base: &Path, path: &Path) -> PathBuf {
             .map(PathBuf::from)
             .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
             .unwrap_or_else(|| PathBuf::from(".cache"));
-        let expanded = text.replace("{python_version}", &version.join(".")).replace("{cache}", &cache.to_string_lossy());
+        let expanded =
+            text.replace("{python_version}", &version.join(".")).replace("{cache}", &cache.to_string_lossy());
         return resolve_path(base, Path::new(&expanded));
     }
     if let Ok(rest) = path.strip_prefix("~")
-        && let Some(home) = std::env::var_os("HOME") {
-            return PathBuf::from(home).join(rest);
-        }
+        && let Some(home) = std::env::var_os("HOME")
+    {
+        return PathBuf::from(home).join(rest);
+    }
     let joined = if path.is_absolute() { path.to_path_buf() } else { base.join(path) };
     // "module_dirs = ['.']" should read as the folder, not "folder/./module".
     joined.components().filter(|c| *c != std::path::Component::CurDir).collect()
@@ -210,14 +212,19 @@ impl RawConfig {
             None => defaults.restart,
             Some(r) => Restart {
                 policy: r.policy.unwrap_or(RestartPolicy::Never),
-                backoff: r.backoff.map(|s| seconds(s, "restart.backoff")).transpose()?.unwrap_or(defaults.restart.backoff),
+                backoff: r
+                    .backoff
+                    .map(|s| seconds(s, "restart.backoff"))
+                    .transpose()?
+                    .unwrap_or(defaults.restart.backoff),
                 limit: r.limit.unwrap_or(defaults.restart.limit),
             },
         };
         let mut modules = BTreeMap::new();
         for (name, raw) in self.modules {
             let options = serde_json::to_value(&raw.options)?.as_object().cloned().unwrap_or_default();
-            let isolation = raw.isolation.as_deref().map(parse_isolation).transpose().with_context(|| format!("modules.{name}"))?;
+            let isolation =
+                raw.isolation.as_deref().map(parse_isolation).transpose().with_context(|| format!("modules.{name}"))?;
             modules.insert(name, ModuleConfig { isolation, restart: raw.restart, options });
         }
         Ok(HostConfig {
@@ -226,7 +233,11 @@ impl RawConfig {
             isolation: self.isolation.as_deref().map(parse_isolation).transpose()?,
             python_path: self.python_path.iter().map(|p| resolve_path(base, p)).collect(),
             log_level: self.log_level,
-            tick_interval: self.tick_interval.map(|s| seconds(s, "tick_interval")).transpose()?.unwrap_or(defaults.tick_interval),
+            tick_interval: self
+                .tick_interval
+                .map(|s| seconds(s, "tick_interval"))
+                .transpose()?
+                .unwrap_or(defaults.tick_interval),
             shutdown_timeout: self
                 .shutdown_timeout
                 .map(|s| seconds(s, "shutdown_timeout"))

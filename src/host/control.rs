@@ -4,11 +4,11 @@
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 
-use anyhow::{bail, Context};
+use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -71,9 +71,10 @@ impl ControlSocket {
                         break;
                     }
                     if let Ok(stream) = stream
-                        && let Err(error) = answer(&shared, stream) {
-                            tracing::warn!("control connection: {error}");
-                        }
+                        && let Err(error) = answer(&shared, stream)
+                    {
+                        tracing::warn!("control connection: {error}");
+                    }
                 }
             })
             .expect("spawn the control thread");
@@ -141,8 +142,9 @@ fn execute(shared: &Arc<Shared>, request: Request) -> anyhow::Result<Option<Valu
 
 /// The client side, for `pyhost ctl`.
 pub fn send(socket: &Path, request: &Request) -> anyhow::Result<Response> {
-    let mut stream = UnixStream::connect(socket)
-        .with_context(|| format!("cannot connect to {} (is `pyhost run --control {}` running?)", socket.display(), socket.display()))?;
+    let mut stream = UnixStream::connect(socket).with_context(|| {
+        format!("cannot connect to {} (is `pyhost run --control {}` running?)", socket.display(), socket.display())
+    })?;
     writeln!(stream, "{}", serde_json::to_string(request)?)?;
     let mut line = String::new();
     BufReader::new(&stream).read_line(&mut line)?;

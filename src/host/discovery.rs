@@ -4,13 +4,14 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context};
+use anyhow::{Context, bail};
 
 /// Module name -> its module.py, sorted by name.
 pub fn discover(dirs: &[PathBuf]) -> anyhow::Result<BTreeMap<String, PathBuf>> {
     let mut found: BTreeMap<String, PathBuf> = BTreeMap::new();
     for dir in dirs {
-        let entries = std::fs::read_dir(dir).with_context(|| format!("cannot read module directory {}", dir.display()))?;
+        let entries =
+            std::fs::read_dir(dir).with_context(|| format!("cannot read module directory {}", dir.display()))?;
         for entry in entries {
             let folder = entry?.path();
             let file = folder.join("module.py");

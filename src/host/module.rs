@@ -11,10 +11,10 @@ use std::time::{Duration, Instant};
 
 use crate::python::{EndOutcome, Error, Interpreter, Isolation, OwnedObj};
 
-use super::supervisor::{HostEvent, Shared};
 use super::placement::is_refusal;
 use super::pyside::{self, Meta};
 use super::report::{ModuleReport, State, ThreadReport};
+use super::supervisor::{HostEvent, Shared};
 
 /// An event on its way to a module's notify().
 pub struct Notice {
@@ -126,9 +126,10 @@ impl Slot {
     pub(crate) fn offer(&self, event: &str, payload: &str) {
         let st = self.state();
         if let (State::Running, Some(live)) = (&st.status, &st.live)
-            && live.meta.notify_types.iter().any(|t| t == event || t == "*") {
-                let _ = live.queue.send(Notice { event: event.to_string(), payload: payload.to_string() });
-            }
+            && live.meta.notify_types.iter().any(|t| t == event || t == "*")
+        {
+            let _ = live.queue.send(Notice { event: event.to_string(), payload: payload.to_string() });
+        }
     }
 
     /// Marks the module failed, if `generation` is still the current load
@@ -173,12 +174,13 @@ impl Slot {
         let (mut isolation, mut placement) = shared.placement_for(&self.name);
         let mut attempt = self.try_load(shared, isolation);
         if let Err(LoadError::Refused(message)) = &attempt
-            && isolation != Isolation::Main {
-                tracing::warn!("[{}] refused a {isolation} interpreter ({message}); loading it in main", self.name);
-                placement = Some(format!("refused a {isolation} interpreter at load: {message}"));
-                isolation = Isolation::Main;
-                attempt = self.try_load(shared, isolation);
-            }
+            && isolation != Isolation::Main
+        {
+            tracing::warn!("[{}] refused a {isolation} interpreter ({message}); loading it in main", self.name);
+            placement = Some(format!("refused a {isolation} interpreter at load: {message}"));
+            isolation = Isolation::Main;
+            attempt = self.try_load(shared, isolation);
+        }
         let mut st = self.state();
         st.isolation = Some(isolation);
         st.placement = placement;
@@ -231,7 +233,13 @@ impl Slot {
         }
     }
 
-    fn spawn_serve(&self, shared: &Arc<Shared>, generation: u64, interpreter: &Interpreter, instance: &Arc<OwnedObj>) -> JoinHandle<()> {
+    fn spawn_serve(
+        &self,
+        shared: &Arc<Shared>,
+        generation: u64,
+        interpreter: &Interpreter,
+        instance: &Arc<OwnedObj>,
+    ) -> JoinHandle<()> {
         let (slot, shared, interpreter, instance) =
             (shared.slot(&self.name), Arc::clone(shared), interpreter.clone(), Arc::clone(instance));
         thread::Builder::new()
@@ -328,7 +336,10 @@ impl Slot {
                 let mut threads: Vec<ThreadReport> =
                     left.threads.into_iter().map(|t| ThreadReport { name: t.name, daemon: t.daemon }).collect();
                 if left.unnamed > 0 {
-                    threads.push(ThreadReport { name: format!("{} without a threading.Thread", left.unnamed), daemon: true });
+                    threads.push(ThreadReport {
+                        name: format!("{} without a threading.Thread", left.unnamed),
+                        daemon: true,
+                    });
                 }
                 tracing::warn!(
                     "[{}] left threads running ({}); its interpreter is kept until exit",

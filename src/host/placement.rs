@@ -66,7 +66,9 @@ pub fn probe(request: &ProbeRequest) -> ProbeResult {
     match run_child(request) {
         Ok(result) => result,
         Err(why) => {
-            tracing::warn!("the placement probe failed ({why}); modules refusing sub-interpreters will fall back to main at load time");
+            tracing::warn!(
+                "the placement probe failed ({why}); modules refusing sub-interpreters will fall back to main at load time"
+            );
             ProbeResult::default()
         }
     }
@@ -87,7 +89,11 @@ fn run_child(request: &ProbeRequest) -> Result<ProbeResult, String> {
     let stdout = String::from_utf8_lossy(&output.stdout);
     let last = stdout.lines().last().unwrap_or_default();
     serde_json::from_str(last).map_err(|_| {
-        format!("{}: {}", output.status, String::from_utf8_lossy(&output.stderr).trim().lines().last().unwrap_or("no output"))
+        format!(
+            "{}: {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr).trim().lines().last().unwrap_or("no output")
+        )
     })
 }
 

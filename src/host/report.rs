@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::python::{Isolation, BUILD};
+use crate::python::{BUILD, Isolation};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

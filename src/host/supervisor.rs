@@ -10,11 +10,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 use crate::python::build_info::{check_supported, default_isolation};
 use crate::python::{InitConfig, Isolation, Python, PythonHandle};
 
+use super::calls;
 use super::config::{HostConfig, RestartPolicy};
 use super::control::{ControlHandle, ControlSocket};
 use super::discovery::discover;
@@ -22,7 +23,6 @@ use super::module::Slot;
 use super::placement::{self, ProbeRequest};
 use super::report::{InterpreterReport, Report, State};
 use super::state::StateStore;
-use super::calls;
 
 /// What wakes the supervisor.
 pub enum HostEvent {

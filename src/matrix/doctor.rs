@@ -75,9 +75,10 @@ fn candidates() -> Vec<PathBuf> {
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")));
     if let Some(list) = cache.map(|c| c.join("pyhost/pythons.txt"))
-        && let Ok(text) = std::fs::read_to_string(list) {
-            out.extend(text.lines().filter_map(|l| l.split_whitespace().nth(1)).map(PathBuf::from));
-        }
+        && let Ok(text) = std::fs::read_to_string(list)
+    {
+        out.extend(text.lines().filter_map(|l| l.split_whitespace().nth(1)).map(PathBuf::from));
+    }
     let mut commands = vec!["python2.7".to_string()];
     commands.extend((5..=15).map(|minor| format!("python3.{minor}")));
     commands.extend(["python3".to_string(), "python".to_string()]);

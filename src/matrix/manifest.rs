@@ -18,7 +18,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use anyhow::{bail, Context};
+use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
 
 use super::outcome::Outcome;
@@ -63,13 +63,21 @@ impl Manifest {
             return Ok(Manifest::default());
         }
         let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
-        let manifest: Manifest = toml::from_str(&text).with_context(|| format!("{} is not a valid manifest", path.display()))?;
+        let manifest: Manifest =
+            toml::from_str(&text).with_context(|| format!("{} is not a valid manifest", path.display()))?;
         for (key, expectation) in &manifest.expect {
-            if expectation.outcome.is_expectable() && expectation.outcome != Outcome::Pass && expectation.reason.is_none() {
+            if expectation.outcome.is_expectable()
+                && expectation.outcome != Outcome::Pass
+                && expectation.reason.is_none()
+            {
                 bail!("{}: the expectation for {key:?} ({}) needs a reason", path.display(), expectation.outcome);
             }
             if !expectation.outcome.is_expectable() {
-                bail!("{}: {key:?} expects {}, but a manifest can only expect pass, fail, unloadable, crash or hang", path.display(), expectation.outcome);
+                bail!(
+                    "{}: {key:?} expects {}, but a manifest can only expect pass, fail, unloadable, crash or hang",
+                    path.display(),
+                    expectation.outcome
+                );
             }
         }
         Ok(manifest)
@@ -113,7 +121,8 @@ mod tests {
         std::fs::write(dir.path().join("manifest.toml"), "[expect]\n\"3\" = { outcome = \"fail\" }\n").unwrap();
         let error = Manifest::for_module(&module).unwrap_err();
         assert!(format!("{error:#}").contains("needs a reason"), "{error:#}");
-        std::fs::write(dir.path().join("manifest.toml"), "[expect]\n\"3\" = { outcome = \"xpass\", reason = \"r\" }\n").unwrap();
+        std::fs::write(dir.path().join("manifest.toml"), "[expect]\n\"3\" = { outcome = \"xpass\", reason = \"r\" }\n")
+            .unwrap();
         assert!(format!("{:#}", Manifest::for_module(&module).unwrap_err()).contains("can only expect"));
     }
 }

@@ -22,8 +22,8 @@ use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
 use self::manifest::{Expectation, Manifest};
-use self::outcome::{judge, Outcome};
-use self::selftest::{run_cell, CellSpec};
+use self::outcome::{Outcome, judge};
+use self::selftest::{CellSpec, run_cell};
 
 /// A column: one interpreter, and how building against it went.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -96,7 +96,8 @@ pub struct Module {
 pub fn modules(dirs: &[PathBuf]) -> anyhow::Result<Vec<Module>> {
     let mut out = Vec::new();
     for dir in dirs {
-        let folder = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| dir.display().to_string());
+        let folder =
+            dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| dir.display().to_string());
         for (name, path) in crate::host::discovery::discover(std::slice::from_ref(dir))? {
             let manifest = Manifest::for_module(&path)?;
             out.push(Module { id: format!("{folder}/{name}"), name, path, manifest });
@@ -158,15 +159,20 @@ fn columns(pythons: &[String]) -> Vec<(Column, Option<PathBuf>)> {
                 let is_version = !p.is_empty() && p.chars().all(|c| c.is_ascii_digit() || c == '.');
                 if is_version {
                     let all = scanned.get_or_init(doctor::scan);
-                    let found = all.iter().find(|f| f.embeddable && f.minor().as_deref() == Some(p)).cloned().unwrap_or(doctor::Found {
-                        candidate: PathBuf::from(format!("python{p}")),
-                        executable: None,
-                        version: None,
-                        include_dir: None,
-                        library: None,
-                        embeddable: false,
-                        problem: Some(format!("no embeddable Python {p} found (see pyhost doctor); run scripts/install-pythons")),
-                    });
+                    let found =
+                        all.iter().find(|f| f.embeddable && f.minor().as_deref() == Some(p)).cloned().unwrap_or(
+                            doctor::Found {
+                                candidate: PathBuf::from(format!("python{p}")),
+                                executable: None,
+                                version: None,
+                                include_dir: None,
+                                library: None,
+                                embeddable: false,
+                                problem: Some(format!(
+                                    "no embeddable Python {p} found (see pyhost doctor); run scripts/install-pythons"
+                                )),
+                            },
+                        );
                     (found, Some(p.clone()))
                 } else {
                     (doctor::check(Path::new(p)), None)
@@ -200,14 +206,16 @@ pub fn run(options: &Options) -> anyhow::Result<MatrixResult> {
     let modules = modules(&options.module_dirs)?;
     anyhow::ensure!(!modules.is_empty(), "no modules found in {:?}", options.module_dirs);
     let mut result = MatrixResult {
-        modules: modules.iter().map(|m| Row { id: m.id.clone(), description: m.manifest.description.clone() }).collect(),
+        modules: modules
+            .iter()
+            .map(|m| Row { id: m.id.clone(), description: m.manifest.description.clone() })
+            .collect(),
         ..MatrixResult::default()
     };
     let progress = render::Progress::new(options.progress);
     let mut work = VecDeque::new();
     for (mut column, python) in columns(&options.pythons) {
-        let wanted: Vec<&Module> =
-            modules.iter().filter(|m| in_shard(options.shard, &column.label, &m.id)).collect();
+        let wanted: Vec<&Module> = modules.iter().filter(|m| in_shard(options.shard, &column.label, &m.id)).collect();
         let failed = |outcome: Outcome, detail: &str, result: &mut MatrixResult| {
             for module in &wanted {
                 let expectation = module.manifest.expectation(&column.label);
@@ -230,7 +238,8 @@ pub fn run(options: &Options) -> anyhow::Result<MatrixResult> {
                 failed(Outcome::SkippedMissing, &problem, &mut result);
             }
             Some(python) => {
-                let step = progress.step(&format!("building pyhost against Python {} ({})", column.label, python.display()));
+                let step =
+                    progress.step(&format!("building pyhost against Python {} ({})", column.label, python.display()));
                 let built = builds::build(&options.source, &python, &column.label);
                 step.finish();
                 column.build_seconds = built.seconds;
@@ -260,7 +269,8 @@ pub fn run(options: &Options) -> anyhow::Result<MatrixResult> {
                     let Some((label, binary, module, python_path)) = queue.lock().unwrap().pop_front() else {
                         return;
                     };
-                    let outcome = run_cell(&binary, &cell_spec(module, python_path), cell_timeout(module, options.timeout));
+                    let outcome =
+                        run_cell(&binary, &cell_spec(module, python_path), cell_timeout(module, options.timeout));
                     let expectation = module.manifest.expectation(&label);
                     let (judged, expected) = judge(outcome.outcome, &expectation);
                     cells.lock().unwrap().push(Cell {
@@ -284,10 +294,12 @@ pub fn run(options: &Options) -> anyhow::Result<MatrixResult> {
 }
 
 fn sort_cells(result: &mut MatrixResult) {
-    let order: BTreeMap<&str, usize> = result.interpreters.iter().enumerate().map(|(i, c)| (c.label.as_str(), i)).collect();
+    let order: BTreeMap<&str, usize> =
+        result.interpreters.iter().enumerate().map(|(i, c)| (c.label.as_str(), i)).collect();
     let mut cells = std::mem::take(&mut result.cells);
     cells.sort_by(|a, b| {
-        (a.module.as_str(), order.get(a.interpreter.as_str())).cmp(&(b.module.as_str(), order.get(b.interpreter.as_str())))
+        (a.module.as_str(), order.get(a.interpreter.as_str()))
+            .cmp(&(b.module.as_str(), order.get(b.interpreter.as_str())))
     });
     result.cells = cells;
 }

@@ -48,12 +48,7 @@ fn first_line(text: &Option<String>) -> String {
 
 fn summary(result: &MatrixResult) -> String {
     let unexpected = result.cells.iter().filter(|c| !c.expected).count();
-    format!(
-        "{} cells: {} as expected, {} not",
-        result.cells.len(),
-        result.cells.len() - unexpected,
-        unexpected
-    )
+    format!("{} cells: {} as expected, {} not", result.cells.len(), result.cells.len() - unexpected, unexpected)
 }
 
 pub fn table(result: &MatrixResult, color: bool) -> String {
@@ -134,7 +129,8 @@ fn xml_escape(text: &str) -> String {
 pub fn junit(result: &MatrixResult) -> String {
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let failures = result.cells.iter().filter(|c| !c.expected && c.outcome != Outcome::SkippedMissing).count();
-    let _ = writeln!(out, "<testsuites name=\"pyhost matrix\" tests=\"{}\" failures=\"{failures}\">", result.cells.len());
+    let _ =
+        writeln!(out, "<testsuites name=\"pyhost matrix\" tests=\"{}\" failures=\"{failures}\">", result.cells.len());
     for column in &result.interpreters {
         let cells: Vec<&Cell> = result.cells.iter().filter(|c| c.interpreter == column.label).collect();
         let failed = cells.iter().filter(|c| !c.expected && c.outcome != Outcome::SkippedMissing).count();
@@ -159,7 +155,11 @@ pub fn junit(result: &MatrixResult) -> String {
             if cell.outcome == Outcome::SkippedMissing {
                 let _ = writeln!(out, ">\n      <skipped message=\"{}\"/>\n    </testcase>", xml_escape(&message));
             } else if !cell.expected {
-                let _ = writeln!(out, ">\n      <failure message=\"{}\">{detail}</failure>\n    </testcase>", xml_escape(&message));
+                let _ = writeln!(
+                    out,
+                    ">\n      <failure message=\"{}\">{detail}</failure>\n    </testcase>",
+                    xml_escape(&message)
+                );
             } else {
                 let _ = writeln!(out, "/>");
             }
@@ -270,7 +270,9 @@ impl Progress {
             return Bar(None);
         }
         let bar = ProgressBar::new(total as u64).with_message(message.to_string());
-        bar.set_style(ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} ({elapsed})").expect("a valid template"));
+        bar.set_style(
+            ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} ({elapsed})").expect("a valid template"),
+        );
         Bar(Some(bar))
     }
 }

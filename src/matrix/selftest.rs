@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::host::config::{Enable, HostConfig, ModuleConfig, Restart, RestartPolicy};
 use crate::host::supervisor::HostEvent;
-use crate::host::{pyside, Host, RunOptions, State};
+use crate::host::{Host, RunOptions, State, pyside};
 
 use super::outcome::Outcome;
 
@@ -122,13 +122,21 @@ fn run_child(binary: &Path, spec: &CellSpec, timeout: Duration) -> Result<CellRe
     let (stdout, stderr) = (read(&out_path), read(&err_path));
     let _ = std::fs::remove_dir_all(&dir);
     let Some(status) = status else {
-        return Err((Outcome::Hang, format!("no result after {:.0} s; last log lines:\n{}", timeout.as_secs_f64(), last_lines(&stderr, 5))));
+        return Err((
+            Outcome::Hang,
+            format!("no result after {:.0} s; last log lines:\n{}", timeout.as_secs_f64(), last_lines(&stderr, 5)),
+        ));
     };
     if let Some(signal) = status.signal() {
-        return Err((Outcome::Crash, format!("killed by {}; last log lines:\n{}", signal_name(signal), last_lines(&stderr, 8))));
+        return Err((
+            Outcome::Crash,
+            format!("killed by {}; last log lines:\n{}", signal_name(signal), last_lines(&stderr, 8)),
+        ));
     }
     let result = stdout.lines().rev().find_map(|line| serde_json::from_str::<CellResult>(line).ok());
-    result.ok_or_else(|| (Outcome::Fail, format!("pyhost exited with {status} and no result:\n{}", last_lines(&stderr, 8))))
+    result.ok_or_else(|| {
+        (Outcome::Fail, format!("pyhost exited with {status} and no result:\n{}", last_lines(&stderr, 8)))
+    })
 }
 
 /// A private temporary folder (no dependency for what std nearly does).
@@ -157,7 +165,10 @@ pub fn run_child_side() -> anyhow::Result<()> {
         Some("on-failure") => RestartPolicy::OnFailure,
         Some(other) => anyhow::bail!("restart must be never or on-failure, not {other}"),
     };
-    config.modules.insert(spec.name.clone(), ModuleConfig { isolation: None, restart: Some(restart), options: spec.options.clone() });
+    config.modules.insert(
+        spec.name.clone(),
+        ModuleConfig { isolation: None, restart: Some(restart), options: spec.options.clone() },
+    );
     let mut host = Host::start(config, &RunOptions::default())?;
     let shared = std::sync::Arc::clone(host.shared());
     let name = spec.name.clone();

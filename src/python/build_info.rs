@@ -2,9 +2,9 @@
 
 use serde::Serialize;
 
+use super::Isolation;
 use super::error::Error;
 use super::ffi;
-use super::Isolation;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct BuildInfo {
@@ -47,9 +47,7 @@ const fn parse_u64(text: &str) -> u64 {
 pub fn runtime_version() -> String {
     // SAFETY: Py_GetVersion returns a static NUL-terminated string and may be
     // called before initialization.
-    unsafe { std::ffi::CStr::from_ptr(ffi::ph_runtime_version()) }
-        .to_string_lossy()
-        .into_owned()
+    unsafe { std::ffi::CStr::from_ptr(ffi::ph_runtime_version()) }.to_string_lossy().into_owned()
 }
 
 /// The isolation modes this build supports, best first.

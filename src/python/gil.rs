@@ -121,7 +121,7 @@ impl<'i> Gil<'i> {
         }
         // SAFETY: ph_error_fetch filled the fields with NUL-terminated
         // strings (or NULL); ph_error_clear frees them after the copies.
-        
+
         unsafe {
             let error = PyException {
                 type_name: text::c_str_lossy(raw.type_name),
@@ -152,9 +152,8 @@ impl<'i> Gil<'i> {
     pub fn exec(&self, source: &[u8], filename: &Path) -> Result<()> {
         let filename = c_string(filename.as_os_str().as_bytes(), "the file name")?;
         // SAFETY: GIL held; source is a valid slice, filename NUL-terminated.
-        let status = unsafe {
-            ffi::ph_exec(source.as_ptr().cast(), source.len(), filename.as_ptr(), std::ptr::null_mut())
-        };
+        let status =
+            unsafe { ffi::ph_exec(source.as_ptr().cast(), source.len(), filename.as_ptr(), std::ptr::null_mut()) };
         self.check(status)
     }
 
@@ -231,10 +230,7 @@ impl<'i> Gil<'i> {
 
     /// Sets `sys.argv` from file-system strings.
     pub fn set_argv(&self, argv: &[OsString]) -> Result<()> {
-        let args = argv
-            .iter()
-            .map(|a| c_string(a.as_bytes(), "an argument"))
-            .collect::<Result<Vec<_>>>()?;
+        let args = argv.iter().map(|a| c_string(a.as_bytes(), "an argument")).collect::<Result<Vec<_>>>()?;
         let pointers: Vec<*const libc::c_char> = args.iter().map(|a| a.as_ptr()).collect();
         // SAFETY: GIL held; the pointers outlive the call.
         self.check(unsafe { ffi::ph_sys_set_argv(pointers.as_ptr(), pointers.len()) })

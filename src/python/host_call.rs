@@ -50,9 +50,8 @@ unsafe extern "C" fn trampoline(
 ) -> i32 {
     // SAFETY: compat passes a NUL-terminated method name and a payload of
     // payload_len bytes, both valid for the duration of the call.
-    let (method, payload) = unsafe {
-        (text::c_str_lossy(method), std::slice::from_raw_parts(payload.cast::<u8>(), payload_len))
-    };
+    let (method, payload) =
+        unsafe { (text::c_str_lossy(method), std::slice::from_raw_parts(payload.cast::<u8>(), payload_len)) };
     let call = HostCall { interpreter, method: &method, payload };
     let handler = HANDLER.read().unwrap_or_else(|p| p.into_inner()).clone();
     let outcome = panic::catch_unwind(AssertUnwindSafe(|| {

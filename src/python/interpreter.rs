@@ -9,7 +9,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::fmt;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::thread::{self, ThreadId};
 
@@ -216,7 +216,8 @@ impl Inner {
             pending_decrefs: Mutex::new(Vec::new()),
             has_pending: AtomicBool::new(false),
         });
-        let slot = Arc::new(ThreadSlot { ts: first_ts, depth: AtomicU32::new(0), gone: AtomicBool::new(false), pinned: true });
+        let slot =
+            Arc::new(ThreadSlot { ts: first_ts, depth: AtomicU32::new(0), gone: AtomicBool::new(false), pinned: true });
         inner.lock().entries.push((me(), Arc::clone(&slot)));
         cache_slot(&inner, slot);
         inner

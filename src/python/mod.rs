@@ -16,7 +16,7 @@ mod text;
 pub use build_info::BUILD;
 pub use error::{Error, PyException, Result, SystemExit};
 pub use gil::{CName, Gil};
-pub use host_call::{set_handler, HostCall};
+pub use host_call::{HostCall, set_handler};
 pub use interpreter::{Interpreter, Isolation};
 pub use object::{Obj, OwnedObj};
 pub use runtime::{InitConfig, Python, PythonHandle};

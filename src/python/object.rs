@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::ptr::NonNull;
 
 use super::error::{Error, Result};
-use super::gil::{self, c_string, with_c_str, CName, Gil};
+use super::gil::{self, CName, Gil, c_string, with_c_str};
 use super::interpreter::Interpreter;
 use super::{ffi, runtime, text};
 
@@ -226,11 +226,12 @@ impl Drop for OwnedObj {
             return;
         }
         if !gil::holds_any()
-            && let Ok(_gil) = self.interpreter.gil() {
-                // SAFETY: the guard holds the object's interpreter's GIL.
-                unsafe { ffi::ph_decref(self.ptr.as_ptr()) };
-                return;
-            }
+            && let Ok(_gil) = self.interpreter.gil()
+        {
+            // SAFETY: the guard holds the object's interpreter's GIL.
+            unsafe { ffi::ph_decref(self.ptr.as_ptr()) };
+            return;
+        }
         // This thread holds another interpreter's GIL: taking this one would
         // nest. The next guard of the right interpreter releases it.
         let inner = &self.interpreter.inner;

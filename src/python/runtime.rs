@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::{self, ThreadId};
 use std::time::Duration;
 
-use super::build_info::{check_supported, BUILD};
+use super::build_info::{BUILD, check_supported};
 use super::error::{Error, Result};
 use super::interpreter::{Inner, Interpreter, Isolation, Phase};
 use super::teardown::{self, Teardown};
@@ -92,11 +92,8 @@ impl Python {
         let program_name = config.program_name.as_ref().map(bytes).transpose()?;
         let home = config.home.as_ref().map(bytes).transpose()?;
         let search_path = config.search_path.iter().map(bytes).collect::<Result<Vec<_>>>()?;
-        let argv = config
-            .argv
-            .iter()
-            .map(|a| gil::c_string(a.as_bytes(), "an argument"))
-            .collect::<Result<Vec<_>>>()?;
+        let argv =
+            config.argv.iter().map(|a| gil::c_string(a.as_bytes(), "an argument")).collect::<Result<Vec<_>>>()?;
         let search_ptrs: Vec<*const libc::c_char> = search_path.iter().map(|s| s.as_ptr()).collect();
         let argv_ptrs: Vec<*const libc::c_char> = argv.iter().map(|s| s.as_ptr()).collect();
         let raw = ffi::ph_init_config {

@@ -51,10 +51,7 @@ pub fn spawn(mut command: Command) -> Running {
     let out_path = dir.path().join("stdout");
     let err_path = dir.path().join("stderr");
     // Files, not pipes: a child blocked on a full pipe would look like a hang.
-    command
-        .stdin(Stdio::null())
-        .stdout(File::create(&out_path).unwrap())
-        .stderr(File::create(&err_path).unwrap());
+    command.stdin(Stdio::null()).stdout(File::create(&out_path).unwrap()).stderr(File::create(&err_path).unwrap());
     let child = command.spawn().expect("spawn");
     Running { child, description: format!("{command:?}"), _dir: dir, out_path, err_path }
 }
@@ -82,7 +79,11 @@ impl Running {
             if started.elapsed() > TIMEOUT {
                 self.child.kill().ok();
                 self.child.wait().ok();
-                panic!("{} hung: still running after {TIMEOUT:?}\n--- stderr\n{}", self.description, self.stderr_so_far());
+                panic!(
+                    "{} hung: still running after {TIMEOUT:?}\n--- stderr\n{}",
+                    self.description,
+                    self.stderr_so_far()
+                );
             }
             std::thread::sleep(Duration::from_millis(20));
         };
@@ -124,10 +125,7 @@ pub fn isolated(name: &str, body: impl FnOnce()) {
     command.args([name, "--exact", "--nocapture", "--test-threads=1"]).env(CHILD_ENV, name);
     let finished = run(command);
     assert!(finished.status.success(), "test {name} failed in its child process:\n{finished}");
-    assert!(
-        finished.stdout.contains("1 passed"),
-        "the child process did not run test {name}:\n{finished}"
-    );
+    assert!(finished.stdout.contains("1 passed"), "the child process did not run test {name}:\n{finished}");
     // Let the parent's output show what the child printed.
     print!("{}", finished.stdout);
     eprint!("{}", finished.stderr);
@@ -142,10 +140,5 @@ pub fn info() -> serde_json::Value {
 
 /// The isolation modes this build supports.
 pub fn isolations() -> Vec<String> {
-    info()["isolation_modes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m.as_str().unwrap().to_string())
-        .collect()
+    info()["isolation_modes"].as_array().unwrap().iter().map(|m| m.as_str().unwrap().to_string()).collect()
 }

@@ -5,6 +5,7 @@
 //! version), [`python`] (the safe Rust face of it), [`cli`] (thin commands).
 
 pub mod bench;
+pub mod cache;
 pub mod cli;
 pub mod host;
 pub mod matrix;

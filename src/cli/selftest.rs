@@ -54,7 +54,7 @@ struct Tested {
 }
 
 pub fn run(args: Args) -> anyhow::Result<i32> {
-    let version: String = BUILD.version.split('.').take(2).collect::<Vec<_>>().join(".");
+    let version = BUILD.minor_version();
     let mut found = modules(&args.dirs)?;
     if !args.only.is_empty() {
         for name in &args.only {

@@ -180,13 +180,10 @@ pub fn seconds(value: f64, what: &str) -> anyhow::Result<Duration> {
 fn resolve_path(base: &Path, path: &Path) -> PathBuf {
     let text = path.to_string_lossy();
     if text.contains('{') {
-        let version: Vec<&str> = crate::python::BUILD.version.split('.').take(2).collect();
-        let cache = std::env::var_os("XDG_CACHE_HOME")
-            .map(PathBuf::from)
-            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
-            .unwrap_or_else(|| PathBuf::from(".cache"));
-        let expanded =
-            text.replace("{python_version}", &version.join(".")).replace("{cache}", &cache.to_string_lossy());
+        let cache = crate::cache::dir().unwrap_or_else(|| PathBuf::from(".cache"));
+        let expanded = text
+            .replace("{python_version}", &crate::python::BUILD.minor_version())
+            .replace("{cache}", &cache.to_string_lossy());
         return resolve_path(base, Path::new(&expanded));
     }
     if let Ok(rest) = path.strip_prefix("~")
@@ -289,8 +286,8 @@ mod tests {
     fn placeholders_expand() {
         let raw: RawConfig = toml::from_str(r#"python_path = ["/site/{python_version}"]"#).unwrap();
         let config = raw.resolve(Path::new("/")).unwrap();
-        let version: Vec<&str> = crate::python::BUILD.version.split('.').take(2).collect();
-        assert_eq!(config.python_path, vec![PathBuf::from(format!("/site/{}", version.join(".")))]);
+        let version = crate::python::BUILD.minor_version();
+        assert_eq!(config.python_path, vec![PathBuf::from(format!("/site/{version}"))]);
     }
 
     #[test]

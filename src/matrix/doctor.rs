@@ -30,7 +30,7 @@ impl Found {
     /// "3.11" for "3.11.2".
     pub fn minor(&self) -> Option<String> {
         let version = self.version.as_ref()?;
-        Some(version.split('.').take(2).collect::<Vec<_>>().join("."))
+        Some(crate::python::build_info::minor_of(version))
     }
 }
 
@@ -71,10 +71,7 @@ pub fn check(candidate: &Path) -> Found {
 /// usual commands on PATH (and the folders install-pythons builds into).
 fn candidates() -> Vec<PathBuf> {
     let mut out = Vec::new();
-    let cache = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")));
-    if let Some(list) = cache.map(|c| c.join("pyhost/pythons.txt"))
+    if let Some(list) = crate::cache::dir().map(|c| c.join("pyhost/pythons.txt"))
         && let Ok(text) = std::fs::read_to_string(list)
     {
         out.extend(text.lines().filter_map(|l| l.split_whitespace().nth(1)).map(PathBuf::from));

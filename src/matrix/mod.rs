@@ -109,10 +109,7 @@ pub fn modules(dirs: &[PathBuf]) -> anyhow::Result<Vec<Module>> {
 
 /// Where scripts/fetch-fixture-packages put packages for this interpreter.
 pub fn fixture_site(minor: &str) -> Option<PathBuf> {
-    let cache = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
-    let dir = cache.join("pyhost/site").join(minor);
+    let dir = crate::cache::dir()?.join("pyhost/site").join(minor);
     dir.is_dir().then_some(dir)
 }
 

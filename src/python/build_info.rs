@@ -42,6 +42,19 @@ const fn parse_u64(text: &str) -> u64 {
     value
 }
 
+/// "3.11" for "3.11.2": how manifests, site folders and target folders
+/// name an interpreter.
+pub fn minor_of(version: &str) -> String {
+    version.split('.').take(2).collect::<Vec<_>>().join(".")
+}
+
+impl BuildInfo {
+    /// This build's interpreter as "major.minor".
+    pub fn minor_version(&self) -> String {
+        minor_of(self.version)
+    }
+}
+
 /// `Py_GetVersion()` of the libpython actually loaded, which can differ from
 /// the headers' version if the library was swapped under the binary.
 pub fn runtime_version() -> String {

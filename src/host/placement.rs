@@ -22,10 +22,11 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::child::ChildSpec;
 use crate::python::{InitConfig, Isolation, PyException, Python};
 
 use super::pyside;
@@ -57,14 +58,20 @@ pub struct ProbeResult {
     pub main_only: BTreeMap<String, String>,
 }
 
-/// Runs the probe in a child process. A probe that fails is not fatal: the
-/// host then relies on the fallback at load time, and says so.
-pub fn probe(request: &ProbeRequest) -> ProbeResult {
+/// How long the probe may take before it is killed, when the config does not say.
+pub const DEFAULT_PROBE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Runs the probe in a child process, bounded by `timeout` and ended early
+/// when `cancelled` says so. A probe that fails is not fatal: the host then
+/// relies on the fallback at load time, and says so.
+pub fn probe(request: &ProbeRequest, timeout: Duration, cancelled: impl Fn() -> bool + Send + 'static) -> ProbeResult {
     if request.modules.is_empty() {
         return ProbeResult::default();
     }
-    match run_child(request) {
-        Ok(result) => result,
+    let answer = ChildSpec::this_binary("__probe", timeout)
+        .and_then(|spec| spec.cancel_when(cancelled).run_json::<_, ProbeResult>(request));
+    match answer {
+        Ok((result, _)) => result,
         Err(why) => {
             tracing::warn!(
                 "the placement probe failed ({why}); modules refusing sub-interpreters will fall back to main at load time"
@@ -72,29 +79,6 @@ pub fn probe(request: &ProbeRequest) -> ProbeResult {
             ProbeResult::default()
         }
     }
-}
-
-fn run_child(request: &ProbeRequest) -> Result<ProbeResult, String> {
-    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    let mut child = Command::new(exe)
-        .arg("__probe")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| e.to_string())?;
-    let input = serde_json::to_vec(request).map_err(|e| e.to_string())?;
-    child.stdin.take().expect("piped").write_all(&input).map_err(|e| e.to_string())?;
-    let output = child.wait_with_output().map_err(|e| e.to_string())?;
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let last = stdout.lines().last().unwrap_or_default();
-    serde_json::from_str(last).map_err(|_| {
-        format!(
-            "{}: {}",
-            output.status,
-            String::from_utf8_lossy(&output.stderr).trim().lines().last().unwrap_or("no output")
-        )
-    })
 }
 
 /// The child's side: `pyhost __probe`, request on stdin, result on stdout.

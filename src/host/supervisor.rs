@@ -124,7 +124,7 @@ impl Shared {
         }
         for (_, (isolation, modules)) in by_isolation {
             let request = ProbeRequest { isolation, site_dirs: self.site_dirs.clone(), modules };
-            let result = placement::probe(&request);
+            let result = placement::probe(&request, placement::DEFAULT_PROBE_TIMEOUT, || false);
             let mut placements = self.placements.lock().unwrap_or_else(|p| p.into_inner());
             for (name, reason) in result.main_only {
                 tracing::info!("[{name}] placed in the main interpreter: {reason}");

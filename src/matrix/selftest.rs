@@ -7,16 +7,14 @@
 //! JSON result line. The parent tells the rest: a child that died by a signal
 //! crashed, one that outlived its timeout hung.
 
-use std::fs::File;
-use std::io::{Read, Write};
-use std::os::unix::process::ExitStatusExt;
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
+use crate::child::{ChildError, ChildSpec, last_lines, signal_name};
 use crate::host::config::{Enable, HostConfig, ModuleConfig, Restart, RestartPolicy};
 use crate::host::supervisor::HostEvent;
 use crate::host::{Host, RunOptions, State, pyside};
@@ -50,102 +48,27 @@ pub struct CellResult {
 /// self_test: long enough for a serve() that fails at once to fail.
 const SETTLE: Duration = Duration::from_millis(300);
 
-/// Runs `binary __selftest-one` for `spec` and judges how it ended.
+/// Runs `binary __selftest-one` for `spec` and judges how it ended: a
+/// child killed by a signal crashed, one that outlived its timeout hung.
 pub fn run_cell(binary: &Path, spec: &CellSpec, timeout: Duration) -> CellResult {
     let started = Instant::now();
-    let outcome = run_child(binary, spec, timeout);
-    let (outcome, detail) = match outcome {
-        Ok(result) => (result.outcome, result.detail),
-        Err((outcome, detail)) => (outcome, Some(detail)),
+    let answer = ChildSpec::new(binary, timeout).arg("__selftest-one").run_json::<_, CellResult>(spec);
+    let (outcome, detail) = match answer {
+        Ok((result, _)) => (result.outcome, result.detail),
+        Err(ChildError::TimedOut { after, stderr, .. }) => (
+            Outcome::Hang,
+            Some(format!("no result after {:.0} s; last log lines:\n{}", after.as_secs_f64(), last_lines(&stderr, 5))),
+        ),
+        Err(ChildError::Signaled { signal, stderr, .. }) => (
+            Outcome::Crash,
+            Some(format!("killed by {}; last log lines:\n{}", signal_name(signal), last_lines(&stderr, 8))),
+        ),
+        Err(ChildError::NoAnswer { status, stderr, .. }) => {
+            (Outcome::Fail, Some(format!("pyhost exited with {status} and no result:\n{}", last_lines(&stderr, 8))))
+        }
+        Err(other) => (Outcome::Fail, Some(other.to_string())),
     };
     CellResult { outcome, detail, seconds: started.elapsed().as_secs_f64() }
-}
-
-fn last_lines(text: &str, count: usize) -> String {
-    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
-    lines[lines.len().saturating_sub(count)..].join("\n")
-}
-
-fn signal_name(signal: i32) -> String {
-    let name = match signal {
-        libc::SIGSEGV => "SIGSEGV",
-        libc::SIGABRT => "SIGABRT",
-        libc::SIGBUS => "SIGBUS",
-        libc::SIGFPE => "SIGFPE",
-        libc::SIGILL => "SIGILL",
-        libc::SIGKILL => "SIGKILL",
-        libc::SIGTERM => "SIGTERM",
-        _ => return format!("signal {signal}"),
-    };
-    format!("{name} (signal {signal})")
-}
-
-fn run_child(binary: &Path, spec: &CellSpec, timeout: Duration) -> Result<CellResult, (Outcome, String)> {
-    let dir = tempfile_dir().map_err(|e| (Outcome::Fail, format!("no temporary folder: {e}")))?;
-    let (out_path, err_path) = (dir.join("stdout"), dir.join("stderr"));
-    let spawned = (|| -> std::io::Result<std::process::Child> {
-        let mut child = Command::new(binary)
-            .arg("__selftest-one")
-            .stdin(Stdio::piped())
-            .stdout(File::create(&out_path)?)
-            .stderr(File::create(&err_path)?)
-            .spawn()?;
-        let spec = serde_json::to_vec(spec).expect("a spec serializes");
-        child.stdin.take().expect("piped").write_all(&spec)?;
-        Ok(child)
-    })();
-    let mut child = match spawned {
-        Ok(child) => child,
-        Err(e) => {
-            let _ = std::fs::remove_dir_all(&dir);
-            return Err((Outcome::Fail, format!("cannot run {}: {e}", binary.display())));
-        }
-    };
-    let started = Instant::now();
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break Some(status),
-            Ok(None) if started.elapsed() >= timeout => {
-                let _ = child.kill();
-                let _ = child.wait();
-                break None;
-            }
-            Ok(None) => thread::sleep(Duration::from_millis(20)),
-            Err(_) => break None,
-        }
-    };
-    let read = |path: &Path| {
-        let mut bytes = Vec::new();
-        let _ = File::open(path).and_then(|mut f| f.read_to_end(&mut bytes));
-        String::from_utf8_lossy(&bytes).into_owned()
-    };
-    let (stdout, stderr) = (read(&out_path), read(&err_path));
-    let _ = std::fs::remove_dir_all(&dir);
-    let Some(status) = status else {
-        return Err((
-            Outcome::Hang,
-            format!("no result after {:.0} s; last log lines:\n{}", timeout.as_secs_f64(), last_lines(&stderr, 5)),
-        ));
-    };
-    if let Some(signal) = status.signal() {
-        return Err((
-            Outcome::Crash,
-            format!("killed by {}; last log lines:\n{}", signal_name(signal), last_lines(&stderr, 8)),
-        ));
-    }
-    let result = stdout.lines().rev().find_map(|line| serde_json::from_str::<CellResult>(line).ok());
-    result.ok_or_else(|| {
-        (Outcome::Fail, format!("pyhost exited with {status} and no result:\n{}", last_lines(&stderr, 8)))
-    })
-}
-
-/// A private temporary folder (no dependency for what std nearly does).
-fn tempfile_dir() -> std::io::Result<PathBuf> {
-    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let dir = std::env::temp_dir().join(format!("pyhost-cell-{}-{n}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
-    Ok(dir)
 }
 
 /// The child's side: `pyhost __selftest-one`.

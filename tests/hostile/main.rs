@@ -1,0 +1,9 @@
+//! Hostile-module, fault and operator-mistake tests (issue 8): each case runs
+//! a real `pyhost run` with a module that misbehaves beside a witness module
+//! whose heartbeat must keep going, and checks that the host stays up, can be
+//! stopped, and writes its report. One file per area; see harness.rs.
+
+#[path = "../common/mod.rs"]
+mod common;
+mod harness;
+mod smoke;

@@ -13,8 +13,10 @@ use std::io::Read;
 use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-/// Longer than any test should take; reaching it means a hang.
-const TIMEOUT: Duration = Duration::from_secs(120);
+/// Longer than any test should take; reaching it means a hang. A matrix test
+/// may include a cold release build (about a minute on 2 idle cores, several
+/// on a loaded machine), so this is generous.
+const TIMEOUT: Duration = Duration::from_secs(600);
 const CHILD_ENV: &str = "PYHOST_TEST_CHILD";
 
 #[derive(Debug)]

@@ -10,4 +10,5 @@ pub mod child;
 pub mod cli;
 pub mod host;
 pub mod matrix;
+pub mod port;
 pub mod python;

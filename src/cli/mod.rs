@@ -6,6 +6,7 @@ mod doctor;
 mod exec;
 mod info;
 mod matrix;
+mod port;
 mod run;
 mod selftest;
 
@@ -44,6 +45,7 @@ enum Command {
     Selftest(selftest::Args),
     Matrix(matrix::Args),
     Doctor(doctor::Args),
+    Port(port::Args),
     /// Internal: the placement probe's child process (see host/placement.rs).
     #[command(name = "__probe", hide = true)]
     Probe,
@@ -67,6 +69,7 @@ pub fn main() -> i32 {
                 Command::Selftest(args) => selftest::run(args),
                 Command::Matrix(args) => matrix::run(args),
                 Command::Doctor(args) => doctor::run(args),
+                Command::Port(args) => port::run(args),
                 Command::SelftestOne => crate::matrix::selftest::run_child_side().map(|()| 0),
                 Command::Probe => crate::host::placement::run_probe_child().map(|()| 0),
                 Command::Run(_) => unreachable!("handled above"),

@@ -1,0 +1,315 @@
+//! `pyhost port`: porting Python 2 modules to Python 3.
+//!
+//! [`check`] finds what breaks on which Python; [`fix`] rewrites files
+//! (without writing them) and [`write`] puts the rewrites in place. The
+//! scanning and rewriting is the Python side, port/pyhost_port, on fissix,
+//! run in child processes (tool.rs); the rules are one table,
+//! port/rules/python.toml (rules.rs). No clap here: src/cli/port.rs is the
+//! command line.
+
+pub mod files;
+pub mod render;
+pub mod rules;
+pub mod tool;
+
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+pub use rules::{Breaks, Kind, Rule, Version};
+pub use tool::Tool;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PortError {
+    #[error(
+        "pyhost port runs its tool in a Python 3, and this build embeds Python {embedded}: {why}. \
+         Install one (scripts/install-pythons) or name one with {}=/path/to/python3",
+        tool::PYTHON_ENV
+    )]
+    NoPython3 { embedded: String, why: String },
+    #[error("fissix (the library pyhost port is built on) is not installed in {}: run scripts/fetch-port-tools", .dir.display())]
+    ToolsMissing { dir: PathBuf },
+    #[error("no Python interpreter found to target: pass --target (e.g. --target 2.7,3.13)")]
+    NoTargets,
+    #[error("cannot read {}: {source}", .path.display())]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("cannot write {}: {source}; the file was left as it was", .path.display())]
+    Write { path: PathBuf, source: std::io::Error },
+    #[error("{} changed since it was read; not overwritten (run pyhost port fix again)", .path.display())]
+    Changed { path: PathBuf },
+    #[error("the port tool ({}) failed: {source}", .python.display())]
+    Tool { python: PathBuf, source: crate::child::ChildError },
+    #[error("the port tool answered something unexpected: {detail}")]
+    Protocol { detail: String },
+}
+
+/// How `fix` rewrites.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Style {
+    /// Code that runs unchanged on 2.7 and 3.x.
+    #[default]
+    Dual,
+    /// Python 3 only; shims that only 2.7 needed are removed.
+    Py3,
+}
+
+impl Style {
+    fn name(self) -> &'static str {
+        match self {
+            Style::Dual => "dual",
+            Style::Py3 => "py3",
+        }
+    }
+}
+
+/// One construct that breaks on some Python.
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    pub path: PathBuf,
+    pub line: u32,
+    pub column: u32,
+    pub rule: String,
+    pub kind: Kind,
+    pub message: String,
+    /// What exactly was found, when the rule covers several names.
+    pub detail: Option<String>,
+    /// The versions the rule breaks (e.g. ">=3.12").
+    pub breaks: Breaks,
+    /// Which of the targets it breaks.
+    pub breaks_targets: Vec<Version>,
+    pub fix: String,
+    /// Whether `pyhost port fix` rewrites it.
+    pub auto: bool,
+}
+
+/// A file the tool could not process at all (reported, never hidden).
+#[derive(Debug, Clone, Serialize)]
+pub struct FileError {
+    pub path: PathBuf,
+    pub error: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct CheckOptions {
+    /// The versions to check against; None: every interpreter `pyhost doctor` finds.
+    pub targets: Option<Vec<Version>>,
+    /// Child processes at once; None: the number of CPUs.
+    pub jobs: Option<usize>,
+    /// A progress bar on stderr (shown only when stderr is a terminal).
+    pub progress: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckReport {
+    pub targets: Vec<Version>,
+    pub tool: Tool,
+    pub files: usize,
+    pub lines: u64,
+    /// Findings that break at least one target, by file, line and column.
+    pub findings: Vec<Finding>,
+    /// Findings that break none of the targets (e.g. asyncore with targets up to 3.11).
+    pub other_targets: usize,
+    pub errors: Vec<FileError>,
+    pub seconds: f64,
+}
+
+impl CheckReport {
+    /// Whether anything breaks a target (the exit status of `port check`).
+    pub fn breaks_any(&self) -> bool {
+        !self.findings.is_empty() || !self.errors.is_empty()
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct FixOptions {
+    pub style: Style,
+    pub targets: Option<Vec<Version>>,
+    pub jobs: Option<usize>,
+    pub progress: bool,
+}
+
+/// One file as `fix` would leave it.
+#[derive(Debug, Clone)]
+pub struct FixedFile {
+    pub path: PathBuf,
+    pub original: Vec<u8>,
+    /// Equal to `original` when nothing changed.
+    pub rewritten: Vec<u8>,
+    /// A unified diff (a/PATH, b/PATH); empty when nothing changed.
+    pub diff: Vec<u8>,
+    /// What check finds in the original.
+    pub findings: Vec<Finding>,
+    /// What check finds in the rewrite: decisions and what no rewrite can do.
+    pub remaining: Vec<Finding>,
+    pub error: Option<String>,
+}
+
+impl FixedFile {
+    pub fn changed(&self) -> bool {
+        self.original != self.rewritten
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct FixOutcome {
+    pub style: Style,
+    pub targets: Vec<Version>,
+    pub files: Vec<FixedFile>,
+}
+
+impl FixOutcome {
+    pub fn changed(&self) -> impl Iterator<Item = &FixedFile> {
+        self.files.iter().filter(|f| f.changed())
+    }
+}
+
+/// The versions findings are judged against: the given ones, else every
+/// interpreter `pyhost doctor` finds.
+pub fn resolve_targets(targets: &Option<Vec<Version>>) -> Result<Vec<Version>, PortError> {
+    let mut targets = match targets {
+        Some(t) => t.clone(),
+        None => crate::matrix::doctor::scan()
+            .into_iter()
+            .filter_map(|f| f.minor().and_then(|m| m.parse::<Version>().ok()))
+            .collect(),
+    };
+    targets.sort();
+    targets.dedup();
+    if targets.is_empty() {
+        return Err(PortError::NoTargets);
+    }
+    Ok(targets)
+}
+
+fn jobs(jobs: Option<usize>) -> usize {
+    jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)).max(1)
+}
+
+fn progress_bar(show: bool, total: usize, what: &str) -> indicatif::ProgressBar {
+    if !show || total < 2 || !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(total as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} files {elapsed}")
+            .expect("a valid template")
+            .progress_chars("=> "),
+    );
+    bar.set_message(what.to_string());
+    bar
+}
+
+fn finding(path: &Path, raw: &tool::RawFinding, targets: &[Version]) -> Finding {
+    let rule = rules::get(&raw.rule).unwrap_or_else(|| panic!("the tool reported {}, which the table lacks", raw.rule));
+    Finding {
+        path: path.to_path_buf(),
+        line: raw.line,
+        column: raw.column,
+        rule: rule.id.clone(),
+        kind: rule.kind,
+        message: rule.message.clone(),
+        detail: raw.detail.clone(),
+        breaks: rule.breaks,
+        breaks_targets: targets.iter().copied().filter(|t| rule.breaks.contains(*t)).collect(),
+        fix: rule.fix.clone(),
+        auto: raw.auto.unwrap_or(rule.auto),
+    }
+}
+
+/// Checks every `.py` file under `paths` against the targets.
+pub fn check(paths: &[PathBuf], options: &CheckOptions) -> Result<CheckReport, PortError> {
+    let started = std::time::Instant::now();
+    let targets = resolve_targets(&options.targets)?;
+    let tool = tool::locate()?;
+    let files = files::collect(paths)?;
+    let bar = progress_bar(options.progress, files.len(), "port check");
+    let processed = tool::run(&tool, "check", "dual", &files, jobs(options.jobs), &|n| bar.inc(n as u64))?;
+    bar.finish_and_clear();
+    let mut report = CheckReport {
+        targets: targets.clone(),
+        tool,
+        files: files.len(),
+        lines: 0,
+        findings: Vec::new(),
+        other_targets: 0,
+        errors: Vec::new(),
+        seconds: 0.0,
+    };
+    for (path, p) in files.iter().zip(processed) {
+        report.lines += p.answer.lines;
+        if let Some(error) = p.answer.error {
+            report.errors.push(FileError { path: path.clone(), error });
+        }
+        for raw in &p.answer.findings {
+            let f = finding(path, raw, &targets);
+            if f.breaks_targets.is_empty() {
+                report.other_targets += 1;
+            } else {
+                report.findings.push(f);
+            }
+        }
+    }
+    report.seconds = started.elapsed().as_secs_f64();
+    Ok(report)
+}
+
+/// Rewrites every `.py` file under `paths` in memory: nothing is written.
+pub fn fix(paths: &[PathBuf], options: &FixOptions) -> Result<FixOutcome, PortError> {
+    let targets = resolve_targets(&options.targets)?;
+    let tool = tool::locate()?;
+    let files = files::collect(paths)?;
+    let mut originals = Vec::new();
+    for path in &files {
+        originals.push(std::fs::read(path).map_err(|source| PortError::Read { path: path.clone(), source })?);
+    }
+    let bar = progress_bar(options.progress, files.len(), "port fix");
+    let processed = tool::run(&tool, "fix", options.style.name(), &files, jobs(options.jobs), &|n| bar.inc(n as u64))?;
+    bar.finish_and_clear();
+    let mut out = Vec::new();
+    for ((path, original), p) in files.iter().zip(originals).zip(processed) {
+        let keep = |raws: &[tool::RawFinding]| -> Vec<Finding> {
+            raws.iter().map(|r| finding(path, r, &targets)).filter(|f| !f.breaks_targets.is_empty()).collect()
+        };
+        out.push(FixedFile {
+            path: path.clone(),
+            rewritten: p.output.unwrap_or_else(|| original.clone()),
+            original,
+            diff: p.diff.unwrap_or_default(),
+            findings: keep(&p.answer.findings),
+            remaining: keep(&p.answer.remaining),
+            error: p.answer.error,
+        });
+    }
+    Ok(FixOutcome { style: options.style, targets, files: out })
+}
+
+/// Writes every changed file of `outcome` in place.
+pub fn write(outcome: &FixOutcome) -> Result<(), PortError> {
+    for file in outcome.changed() {
+        write_file(&file.path, &file.original, &file.rewritten)?;
+    }
+    Ok(())
+}
+
+/// Replaces `path` by `content` atomically (a temporary file beside it,
+/// with the same permissions, renamed over it), but only if it still holds
+/// `expected`: a file changed since it was read is not overwritten. On any
+/// error the original is left as it was. The verify step restores a file
+/// with `write_file(path, rewritten, original)`.
+pub fn write_file(path: &Path, expected: &[u8], content: &[u8]) -> Result<(), PortError> {
+    let werr = |source| PortError::Write { path: path.to_path_buf(), source };
+    let current = std::fs::read(path).map_err(|source| PortError::Read { path: path.to_path_buf(), source })?;
+    if current != expected {
+        return Err(PortError::Changed { path: path.to_path_buf() });
+    }
+    let meta = std::fs::metadata(path).map_err(werr)?;
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let mut tmp = tempfile::Builder::new().prefix(".pyhost-port-").tempfile_in(dir).map_err(werr)?;
+    tmp.write_all(content).and_then(|()| tmp.as_file().sync_all()).map_err(werr)?;
+    std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(meta.permissions().mode())).map_err(werr)?;
+    tmp.persist(path).map_err(|e| werr(e.error))?;
+    Ok(())
+}

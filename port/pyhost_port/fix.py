@@ -48,14 +48,14 @@ def _findings(ctx, parsed):
 
 def check_text(data, path, table, style='dual'):
     source = Source(data)
-    parsed = parse_source(source)
+    parsed = parse_source(source, prefer_print_function=style == 'py3')
     ctx = scanner.Context(parsed, source, table, path, style)
     return source, parsed, ctx, _findings(ctx, parsed)
 
 
-def check(data, path, table):
+def check(data, path, table, style='dual'):
     result = Result()
-    source, _, _, findings = check_text(data, path, table)
+    source, _, _, findings = check_text(data, path, table, style)
     result.lines = len(source.lines)
     result.findings = findings
     return result
@@ -88,7 +88,7 @@ def fix(data, path, table, style):
     output = source.encode(text)
     if output != data:
         result.output = output
-    after = check(output, path, table)
+    after = check(output, path, table, style)
     result.remaining = after.findings
     return result
 
@@ -104,8 +104,19 @@ def _mark_decisions(ctx, findings, table):
         mark = MARK % (finding.rule, rule['message'])
         if leaf is None or mark in leaf.prefix:
             continue
+        if _marked_above(ctx.lines, leaf.lineno, mark):
+            continue
         indent = edit.indent_of(ctx.lines, leaf.lineno)
         leaf.prefix = leaf.prefix + mark + '\n' + indent
+
+
+def _marked_above(lines, lineno, mark):
+    index = lineno - 2
+    while 0 <= index < len(lines) and lines[index].lstrip().startswith('#'):
+        if lines[index].strip() == mark:
+            return True
+        index -= 1
+    return False
 
 
 def _drop_futures(tree):

@@ -136,7 +136,9 @@ def _power_split(power, upto):
     """Replaces power.children[:upto] by one node and returns it (a leaf when upto == 1)."""
     if upto == 1:
         return power.children[0]
-    head = [c.remove() for c in power.children[:upto]]
+    head = list(power.children[:upto])
+    for child in head:
+        child.remove()
     node = pytree.Node(syms.power, head)
     power.insert_child(0, node)
     return node
@@ -190,6 +192,8 @@ class Scanner(object):
         if not self.ctx.scopes.is_builtin(leaf):
             return
         rule, replacement = self.table.builtins[name]
+        if name == 'input' and str(leaf.parent).strip() == 'raw_input = input':
+            return  # the compatibility block --style dual adds
         if rule == 'PY2-BUILTIN-REMOVED':
             self.add(rule, leaf, '%s is gone: %s' % (name, replacement), fix=self._builtin_removed_fix(leaf))
         elif rule == 'PY2-BUILTIN-MOVED':
@@ -689,7 +693,8 @@ class Scanner(object):
                 and not self.print_function and len(children) >= 2 and _is_call(children[1]):
             args = _call_args(children[1])
             if any(a.type == syms.argument and a.children[1].type == token.EQUAL for a in args) or len(args) > 1:
-                self.add('PY3-PRINT-FUNCTION', node, fix=lambda e: e.future('print_function'))
+                self.add('PY3-PRINT-FUNCTION', node, fix=lambda e: e.future('print_function'),
+                         auto=self.ctx.style != PY3)
         if head.type == token.NAME and is_reference(head):
             self.builtin_call_rules(node, head)
             self.module_attr_rules(node, head)
@@ -742,6 +747,9 @@ class Scanner(object):
             if dotted not in self.table.attrs:
                 continue
             rule, replacement = self.table.attrs[dotted]
+            new_module = replacement.rsplit('.', 1)[0] if replacement else None
+            if new_module and new_module != module and new_module in modules:
+                return  # bound to the new module too: a fallback import already handles it
             trailer = children[1]
             if rule in ('PY2-STRING-CONSTANT', 'PY2-SYS-MAXINT'):
                 new = replacement.split('.')[-1]

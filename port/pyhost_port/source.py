@@ -86,10 +86,18 @@ def _try_parse(text, grammar_names):
     return None, None, worst
 
 
-def parse_source(source):
+def parse_source(source, prefer_print_function=False):
+    """The tree. Python 2's grammar (print statements) is tried first, unless
+    the file imports print_function, or the code is to be Python 3 only
+    (then print(a, b) is a call, which is what --style py3 writes)."""
     text = source.text + ('\n' if source.added_newline else '')
     features = future_features(text)
-    grammars = ['no-print'] if 'print_function' in features else ['print', 'no-print', 'no-print-exec']
+    if 'print_function' in features:
+        grammars = ['no-print']
+    elif prefer_print_function:
+        grammars = ['no-print', 'print', 'no-print-exec']
+    else:
+        grammars = ['print', 'no-print', 'no-print-exec']
     lines = text.splitlines(True)
     errors, blanked, regions = [], {}, []
     for _ in range(MAX_BLANKED * 4):

@@ -37,7 +37,11 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), PortError> {
             if !SKIPPED.iter().any(|s| name == *s) {
                 walk(&path, out)?;
             }
-        } else if path.extension().is_some_and(|e| e == "py") && (file_type.is_file() || path.is_file()) {
+        } else if path.extension().is_some_and(|e| e == "py")
+            && (file_type.is_file() || path.is_file())
+            // macOS metadata ("._name.py", AppleDouble) that some sdists carry: not Python.
+            && !name.as_encoded_bytes().starts_with(b"._")
+        {
             out.push(path);
         }
     }

@@ -1,0 +1,26 @@
+//! The Python side's unit tests (port/tests/test_rules.py: a positive, a
+//! negative and a shadowed-name case per rule, and the rewrites), run under
+//! the Python 3 that `pyhost port` itself uses with this build.
+
+use std::process::Command;
+
+mod common;
+
+#[test]
+fn every_rule_has_passing_unit_tests() {
+    let tool = pyhost::port::tool::locate().unwrap_or_else(|e| panic!("{e}"));
+    let root = env!("CARGO_MANIFEST_DIR");
+    let mut command = Command::new(&tool.python);
+    command
+        .args(["-E", "-s", "-B", "-c"])
+        .arg("import sys; sys.path[:0] = sys.argv[1:3]; del sys.argv[1:3]; import unittest; unittest.main(module=None)")
+        .arg(format!("{root}/port"))
+        .arg(&tool.tools)
+        .args(["discover", "-s", &format!("{root}/port/tests"), "-t", &format!("{root}/port"), "-v"]);
+    let finished = common::run(command);
+    assert_eq!(finished.code(), 0, "{finished}");
+    let ran = finished.stderr.lines().find_map(|l| l.strip_prefix("Ran ")).expect("unittest's summary");
+    let count: usize = ran.split_whitespace().next().unwrap().parse().unwrap();
+    assert!(count >= 3 * pyhost::port::rules::all().len(), "only {count} tests ran:\n{finished}");
+    assert!(!finished.stderr.contains("skipped"), "a test was skipped:\n{finished}");
+}

@@ -10,8 +10,9 @@ from . import edit, scan as scanner
 from .source import Source, parse_source, unblank
 
 MARK = '# pyhost-port: decision %s: %s'
-# Futures that change nothing on Python 3 (annotations does: it stays).
-PY3_NOOP_FUTURES = {'print_function', 'division', 'absolute_import', 'unicode_literals', 'with_statement',
+# Futures that change nothing on Python 3 (annotations does: it stays; division
+# stays too, or every / would read as a decision to check again).
+PY3_NOOP_FUTURES = {'print_function', 'absolute_import', 'unicode_literals', 'with_statement',
                     'generators', 'nested_scopes', 'generator_stop'}
 # What --style dual adds, and what it becomes on Python 3 alone.
 PY3_UNSHIM = [

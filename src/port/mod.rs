@@ -45,6 +45,12 @@ pub enum PortError {
     Protocol { detail: String },
 }
 
+/// A path in JSON: as text, with bytes that are not UTF-8 shown as U+FFFD
+/// (JSON has no other way; the text output and the files keep every byte).
+fn lossy_path<S: serde::Serializer>(path: &Path, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(&path.to_string_lossy())
+}
+
 /// How `fix` rewrites.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -68,6 +74,7 @@ impl Style {
 /// One construct that breaks on some Python.
 #[derive(Debug, Clone, Serialize)]
 pub struct Finding {
+    #[serde(serialize_with = "lossy_path")]
     pub path: PathBuf,
     pub line: u32,
     pub column: u32,
@@ -88,6 +95,7 @@ pub struct Finding {
 /// A file the tool could not process at all (reported, never hidden).
 #[derive(Debug, Clone, Serialize)]
 pub struct FileError {
+    #[serde(serialize_with = "lossy_path")]
     pub path: PathBuf,
     pub error: String,
 }

@@ -153,7 +153,7 @@ fn sarif_output_is_valid_sarif_2_1_0() {
     assert_eq!(location["region"]["startLine"], 18);
     assert!(location["artifactLocation"]["uri"].as_str().unwrap().ends_with("except_comma/module.py"));
     assert_eq!(result["level"], "error");
-    // Against the official schema, with jsonschema from scripts/fetch-port-tools.
+    // Against the SARIF 2.1.0 schema, with jsonschema, both from scripts/fetch-port-tools.
     let tool = pyhost::port::tool::locate().unwrap_or_else(|e| panic!("{e}"));
     let mut command = Command::new(&tool.python);
     command
@@ -164,7 +164,7 @@ fn sarif_output_is_valid_sarif_2_1_0() {
              jsonschema.validators.validator_for(schema)(schema).validate(log); print('valid')",
         )
         .arg(&tool.tools)
-        .arg(root().join("tests/data/sarif-schema-2.1.0.json"))
+        .arg(tool.tools.join("sarif-schema-2.1.0.json"))
         .arg(&out);
     let validated = run(command);
     assert_eq!(validated.code(), 0, "{validated}");
@@ -182,7 +182,7 @@ fn sarif_output_is_valid_sarif_2_1_0() {
              jsonschema.validators.validator_for(schema)(schema).validate(log)",
         )
         .arg(&tool.tools)
-        .arg(root().join("tests/data/sarif-schema-2.1.0.json"))
+        .arg(tool.tools.join("sarif-schema-2.1.0.json"))
         .arg(&out);
     assert_ne!(run(command).code(), 0);
 }

@@ -3,7 +3,6 @@
 use std::ffi::OsString;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use anyhow::Context;
 
@@ -74,9 +73,7 @@ fn program(args: &Args) -> anyhow::Result<Program> {
 pub fn run(args: Args) -> anyhow::Result<i32> {
     let isolation = args.isolation.unwrap_or_else(default_isolation);
     check_supported(isolation)?;
-    if !(args.shutdown_timeout >= 0.0 && args.shutdown_timeout.is_finite()) {
-        anyhow::bail!("--shutdown-timeout must be a number of seconds, 0 or more");
-    }
+    let shutdown_timeout = crate::host::config::seconds(args.shutdown_timeout, "--shutdown-timeout")?;
     let program = program(&args)?;
     let python = Python::initialize(&InitConfig { argv: program.argv.clone(), ..InitConfig::default() })?;
     let interpreter = python.new_interpreter(isolation)?;
@@ -107,6 +104,6 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         Err(other) => return Err(other.into()),
     };
     drop(interpreter);
-    python.finalize(Duration::from_secs_f64(args.shutdown_timeout))?;
+    python.finalize(shutdown_timeout)?;
     Ok(status)
 }

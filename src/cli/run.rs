@@ -59,7 +59,8 @@ fn config(args: &Args) -> anyhow::Result<HostConfig> {
         Some(path) => HostConfig::from_file(path)?,
         None => HostConfig::default(),
     };
-    config.module_dirs.extend(args.dirs.iter().cloned());
+    // Relative DIRs are the current folder's, as the config's are its folder's.
+    config.module_dirs.extend(args.dirs.iter().map(|d| std::path::absolute(d).unwrap_or_else(|_| d.clone())));
     if config.module_dirs.is_empty() {
         anyhow::bail!("no module directory: give one or more DIRs, or module_dirs in --config");
     }
@@ -71,13 +72,13 @@ fn config(args: &Args) -> anyhow::Result<HostConfig> {
     if let Some(isolation) = &args.isolation {
         config.isolation = Some(parse_isolation(isolation)?);
     }
-    config.python_path.extend(args.python_path.iter().cloned());
+    config.python_path.extend(args.python_path.iter().map(|d| std::path::absolute(d).unwrap_or_else(|_| d.clone())));
     Ok(config)
 }
 
 pub fn run(args: Args, verbose: u8) -> anyhow::Result<i32> {
     let config = config(&args)?;
-    super::init_logging(verbose, config.log_level.as_deref().unwrap_or("info"));
+    super::init_logging(verbose, config.log_level.map_or("info", |l| l.as_str()));
     let duration = args.duration.map(|s| seconds(s, "--for")).transpose()?;
     let options = RunOptions { duration, control: args.control.clone() };
     let mut host = Host::start(config, &options)?;

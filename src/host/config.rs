@@ -20,6 +20,10 @@
 //! restart = "never"                       # this module's own policy
 //! options = { port = 8081 }
 //! ```
+//!
+//! A mistake is an error that names the key and, for a typo, the close
+//! match: unknown keys, values out of range, a `[modules.NAME]` for a
+//! module that is not there (checked at start, once modules are found).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -41,6 +45,31 @@ pub enum Enable {
 pub enum RestartPolicy {
     Never,
     OnFailure,
+}
+
+/// The host log's level (`PYHOST_LOG` and `-v` still override it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogLevel {
+    Off,
+    Error,
+    Warn,
+    Info,
+    Debug,
+    Trace,
+}
+
+impl LogLevel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogLevel::Off => "off",
+            LogLevel::Error => "error",
+            LogLevel::Warn => "warn",
+            LogLevel::Info => "info",
+            LogLevel::Debug => "debug",
+            LogLevel::Trace => "trace",
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -65,7 +94,7 @@ pub struct HostConfig {
     pub enable: Enable,
     pub isolation: Option<Isolation>,
     pub python_path: Vec<PathBuf>,
-    pub log_level: Option<String>,
+    pub log_level: Option<LogLevel>,
     pub tick_interval: Duration,
     pub shutdown_timeout: Duration,
     pub probe: bool,
@@ -106,14 +135,57 @@ impl HostConfig {
         }
     }
 
-    /// Reads a TOML file; relative paths in it are relative to its folder.
+    /// Reads a TOML file; relative paths in it are relative to its folder,
+    /// wherever pyhost runs from.
     pub fn from_file(path: &Path) -> anyhow::Result<HostConfig> {
         let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-        let raw: RawConfig =
-            toml::from_str(&text).with_context(|| format!("{} is not a valid pyhost config", path.display()))?;
-        let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
-        raw.resolve(&base).with_context(|| format!("in {}", path.display()))
+        let base = config_folder(path)?;
+        HostConfig::parse(&text, &base).with_context(|| format!("{} is not a valid pyhost config", path.display()))
     }
+
+    /// A config's text, with relative paths taken from `base`. Reads no
+    /// file and needs no Python (the fuzzer calls it).
+    pub fn parse(text: &str, base: &Path) -> anyhow::Result<HostConfig> {
+        let raw: RawConfig = toml::from_str(text).map_err(|e| anyhow::anyhow!(with_suggestion(&e)))?;
+        raw.resolve(base)
+    }
+
+    /// Names in the config must name modules that exist: a `[modules.NAME]`
+    /// or an enabled name that matches nothing is a typo, not a no-op.
+    /// Checked once the modules are found, before any is loaded.
+    pub fn check_module_names<'a>(&self, found: impl IntoIterator<Item = &'a str> + Clone) -> anyhow::Result<()> {
+        let listing = || found.clone().into_iter().collect::<Vec<_>>().join(", ");
+        let known = |name: &str| found.clone().into_iter().any(|f| f == name);
+        for name in self.modules.keys() {
+            if !known(name) {
+                bail!(
+                    "unknown module `{name}` in [modules.{name}]{} (modules found: {})",
+                    did_you_mean(name, found.clone()),
+                    listing()
+                );
+            }
+        }
+        if let Enable::Only(names) = &self.enable {
+            for name in names {
+                if !known(name) {
+                    bail!(
+                        "module `{name}` is enabled but not found in {}{} (modules found: {})",
+                        self.module_dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(", "),
+                        did_you_mean(name, found.clone()),
+                        listing()
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The absolute folder of a config file, which its relative paths start
+/// from. `--config pyhost.toml` has "" as its parent: the current folder.
+fn config_folder(path: &Path) -> anyhow::Result<PathBuf> {
+    let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::canonicalize(parent).with_context(|| format!("cannot resolve the folder of {}", path.display()))
 }
 
 #[derive(Debug, Deserialize)]
@@ -125,7 +197,7 @@ struct RawConfig {
     isolation: Option<String>,
     #[serde(default)]
     python_path: Vec<PathBuf>,
-    log_level: Option<String>,
+    log_level: Option<LogLevel>,
     tick_interval: Option<f64>,
     shutdown_timeout: Option<f64>,
     probe: Option<bool>,
@@ -158,20 +230,59 @@ struct RawModule {
     options: toml::Table,
 }
 
+const ISOLATIONS: [&str; 3] = ["own-gil", "shared", "main"];
+
 pub fn parse_isolation(text: &str) -> anyhow::Result<Isolation> {
     match text {
         "own-gil" => Ok(Isolation::OwnGil),
         "shared" => Ok(Isolation::Shared),
         "main" => Ok(Isolation::Main),
-        other => bail!("isolation must be own-gil, shared or main, not `{other}`"),
+        other => bail!("isolation must be own-gil, shared or main, not `{other}`{}", did_you_mean(other, ISOLATIONS)),
     }
 }
 
+/// The longest duration any setting takes, in seconds: 365 days. Longer
+/// waits are mistakes (1e19 is 300 billion years), and past about 1.8e19
+/// they do not fit in a Duration at all.
+pub const MAX_SECONDS: f64 = 365.0 * 24.0 * 3600.0;
+
+/// A number of seconds from a config key or a flag (`what` names it), from
+/// 0 to [`MAX_SECONDS`]; NaN, infinities and negatives are refused too.
 pub fn seconds(value: f64, what: &str) -> anyhow::Result<Duration> {
-    if !(value.is_finite() && value >= 0.0) {
-        bail!("{what} must be a number of seconds, 0 or more (got {value})");
+    if !(value.is_finite() && (0.0..=MAX_SECONDS).contains(&value)) {
+        // 1e19 as written, not as twenty digits.
+        let shown = if value.abs() >= 1e9 { format!("{value:e}") } else { value.to_string() };
+        bail!("{what} must be a number of seconds from 0 to {MAX_SECONDS} (365 days), not {shown}");
     }
     Ok(Duration::from_secs_f64(value))
+}
+
+/// "; did you mean `x`?" when one of `candidates` is close to `word`, else "".
+pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> String {
+    candidates
+        .into_iter()
+        .map(|c| (strsim::jaro_winkler(word, c), c))
+        .filter(|(score, _)| *score >= 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| format!("; did you mean `{c}`?"))
+        .unwrap_or_default()
+}
+
+/// serde names an unknown key or value and what it expected ("unknown
+/// field `tick_intervall`, expected one of `module_dirs`, ..."); the close
+/// match is added to that.
+fn with_suggestion(error: &toml::de::Error) -> String {
+    let text = error.to_string().trim_end().to_string();
+    let message = error.message();
+    if !(message.starts_with("unknown field") || message.starts_with("unknown variant")) {
+        return text;
+    }
+    // The words in backquotes: the unknown one first, then those expected.
+    let mut quoted = message.split('`').skip(1).step_by(2);
+    match quoted.next() {
+        Some(unknown) => format!("{text}{}", did_you_mean(unknown, quoted)),
+        None => text,
+    }
 }
 
 /// `{python_version}` -> `3.11` (the interpreter pyhost embeds), `{cache}`
@@ -298,5 +409,83 @@ mod tests {
         assert!(raw.resolve(Path::new(".")).unwrap_err().to_string().contains("own-gil, shared or main"));
         let raw: RawConfig = toml::from_str("enable = \"some\"").unwrap();
         assert!(raw.resolve(Path::new(".")).is_err());
+    }
+
+    fn parse(text: &str) -> anyhow::Result<HostConfig> {
+        HostConfig::parse(text, Path::new("/etc/pyhost"))
+    }
+
+    fn error(text: &str) -> String {
+        format!("{:#}", parse(text).unwrap_err())
+    }
+
+    #[test]
+    fn relative_paths_start_from_the_config_files_absolute_folder() {
+        // `--config pyhost.toml`: the parent is "", which is the current folder.
+        let cwd = std::env::current_dir().unwrap().canonicalize().unwrap();
+        assert_eq!(config_folder(Path::new("pyhost.toml")).unwrap(), cwd);
+        assert_eq!(config_folder(Path::new("./pyhost.toml")).unwrap(), cwd);
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("pyhost.toml"), "module_dirs = [\".\", \"mods\"]").unwrap();
+        let config = HostConfig::from_file(&dir.path().join("pyhost.toml")).unwrap();
+        let folder = dir.path().canonicalize().unwrap();
+        assert_eq!(config.module_dirs, vec![folder.clone(), folder.join("mods")]);
+        assert_eq!(parse("module_dirs = [\".\"]").unwrap().module_dirs, vec![PathBuf::from("/etc/pyhost")]);
+    }
+
+    #[test]
+    fn durations_out_of_range_are_refused_naming_the_key_and_the_range() {
+        for key in ["tick_interval", "shutdown_timeout"] {
+            for value in ["1e19", "1e300", "inf", "-inf", "nan", "-1", "31536000.5"] {
+                let message = error(&format!("{key} = {value}"));
+                assert!(
+                    message.contains(&format!("{key} must be a number of seconds from 0 to 31536000")),
+                    "{message}"
+                );
+            }
+            assert!(error(&format!("{key} = 1e19")).contains("not 1e19"));
+            parse(&format!("{key} = 31536000")).unwrap();
+        }
+        let message = error("[restart]\nbackoff = 1e19");
+        assert!(message.contains("restart.backoff must be a number of seconds from 0 to 31536000"), "{message}");
+        assert!(seconds(f64::NAN, "--for").unwrap_err().to_string().contains("--for must be"));
+        assert_eq!(seconds(MAX_SECONDS, "x").unwrap(), Duration::from_secs(31_536_000));
+        assert_eq!(seconds(0.0, "x").unwrap(), Duration::ZERO);
+    }
+
+    #[test]
+    fn a_typo_names_the_close_match() {
+        let message = error("tick_intervall = 1");
+        assert!(message.contains("unknown field `tick_intervall`"), "{message}");
+        assert!(message.contains("did you mean `tick_interval`?"), "{message}");
+        let message = error("log_level = \"inf\"");
+        assert!(message.contains("unknown variant `inf`") && message.contains("did you mean `info`?"), "{message}");
+        assert!(error("log_level = \"warning\"").contains("did you mean `warn`?"));
+        assert!(error("log_level = \"loud\"").contains("expected one of `off`, `error`"));
+        assert!(!error("log_level = \"loud\"").contains("did you mean"));
+        assert_eq!(parse("log_level = \"debug\"").unwrap().log_level, Some(LogLevel::Debug));
+        assert!(error("[restart]\npolicy = \"on_failure\"").contains("did you mean `on-failure`?"));
+        assert!(error("[restart]\nbackof = 1").contains("did you mean `backoff`?"));
+        assert!(error("[modules.a]\noption = {}").contains("did you mean `options`?"));
+        assert!(error("isolation = \"own_gil\"").contains("did you mean `own-gil`?"));
+    }
+
+    #[test]
+    fn a_module_section_or_enabled_name_that_matches_no_module_is_refused() {
+        let found = ["rest_api", "dashboard", "echo"];
+        let config = parse("[modules.rest_apy]\noptions = { port = 1 }").unwrap();
+        let message = config.check_module_names(found).unwrap_err().to_string();
+        assert!(
+            message.contains("unknown module `rest_apy` in [modules.rest_apy]; did you mean `rest_api`?"),
+            "{message}"
+        );
+        assert!(message.contains("modules found: rest_api, dashboard, echo"), "{message}");
+        let config = parse("enable = [\"dashbord\"]").unwrap();
+        let message = config.check_module_names(found).unwrap_err().to_string();
+        assert!(message.contains("module `dashbord` is enabled but not found"), "{message}");
+        assert!(message.contains("did you mean `dashboard`?"), "{message}");
+        let message = parse("[modules.zzz]").unwrap().check_module_names(found).unwrap_err().to_string();
+        assert!(message.contains("unknown module `zzz`") && !message.contains("did you mean"), "{message}");
+        parse("enable = [\"echo\"]\n[modules.rest_api]").unwrap().check_module_names(found).unwrap();
     }
 }

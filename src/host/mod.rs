@@ -6,6 +6,7 @@
 pub mod calls;
 pub mod config;
 pub mod control;
+pub mod deadline;
 pub mod discovery;
 pub mod module;
 pub mod placement;

@@ -301,7 +301,7 @@ impl Slot {
             self.fail_current(shared, describe(&error));
         }
         drop(queue); // the dispatcher ends after the event it is on
-        let deadline = Instant::now() + timeout;
+        let deadline = super::deadline::after(timeout);
         let mut stuck = Vec::new();
         for (what, handle) in [("serve()", serve), ("notify()", Some(dispatcher))] {
             if let Some(handle) = handle {

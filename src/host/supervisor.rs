@@ -18,6 +18,7 @@ use crate::python::{InitConfig, Isolation, Python, PythonHandle};
 use super::calls;
 use super::config::{HostConfig, RestartPolicy};
 use super::control::{ControlHandle, ControlSocket};
+use super::deadline;
 use super::discovery::discover;
 use super::module::Slot;
 use super::placement::{self, ProbeRequest};
@@ -95,7 +96,10 @@ impl Shared {
     pub fn restart(self: &Arc<Self>, name: &str) -> anyhow::Result<()> {
         let slot = self.slots.get(name).with_context(|| format!("there is no module `{name}`"))?;
         slot.unload(self, State::Stopped);
-        slot.state().restarts += 1;
+        {
+            let mut st = slot.state();
+            st.restarts = st.restarts.saturating_add(1);
+        }
         slot.load(self);
         Ok(())
     }
@@ -152,17 +156,7 @@ pub struct Host {
 impl Host {
     pub fn start(config: HostConfig, options: &RunOptions) -> anyhow::Result<Host> {
         let modules = discover(&config.module_dirs)?;
-        if let super::config::Enable::Only(names) = &config.enable {
-            for name in names {
-                if !modules.contains_key(name) {
-                    anyhow::bail!(
-                        "module `{name}` is enabled but not found in {} (found: {})",
-                        config.module_dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(", "),
-                        modules.keys().cloned().collect::<Vec<_>>().join(", ")
-                    );
-                }
-            }
-        }
+        config.check_module_names(modules.keys().map(String::as_str))?;
         for (name, module) in &config.modules {
             if let Some(isolation) = module.isolation.or(config.isolation) {
                 check_supported(isolation).with_context(|| format!("module {name}"))?;
@@ -217,9 +211,9 @@ impl Host {
 
     /// Supervises until a signal, the deadline or a stop request.
     pub fn run(&mut self, duration: Option<Duration>) {
-        let deadline = duration.map(|d| Instant::now() + d);
+        let deadline = duration.map(deadline::after);
         let tick_every = self.shared.config.tick_interval;
-        let mut next_tick = Instant::now() + tick_every;
+        let mut next_tick = deadline::after(tick_every);
         loop {
             if self.stop_signal.load(Ordering::Relaxed) {
                 tracing::info!("stopping on a signal");
@@ -233,7 +227,7 @@ impl Host {
             if !tick_every.is_zero() && now >= next_tick {
                 let count = self.shared.ticks.fetch_add(1, Ordering::Relaxed) + 1;
                 self.shared.broadcast("tick", &json!({ "count": count }).to_string());
-                next_tick = now + tick_every;
+                next_tick = deadline::after(tick_every);
             }
             self.restart_due();
             match self.events.recv_timeout(Duration::from_millis(50)) {
@@ -260,12 +254,12 @@ impl Host {
             return;
         }
         if st.restarts >= restart.limit {
-            tracing::warn!("[{name}] failed {} times; not restarting it again", st.restarts + 1);
+            tracing::warn!("[{name}] failed {} times; not restarting it again", st.restarts.saturating_add(1));
             return;
         }
         let delay = restart.backoff.saturating_mul(1 << st.restarts.min(16));
         tracing::info!("[{name}] restarting in {delay:?}");
-        st.restart_at = Some(Instant::now() + delay);
+        st.restart_at = Some(deadline::after(delay));
     }
 
     fn restart_due(&self) {
@@ -275,7 +269,7 @@ impl Host {
                 let mut st = slot.state();
                 let due = st.status == State::Failed && st.restart_at.is_some_and(|at| now >= at);
                 if due {
-                    st.restarts += 1;
+                    st.restarts = st.restarts.saturating_add(1);
                 }
                 due
             };

@@ -5,5 +5,6 @@
 
 #[path = "../common/mod.rs"]
 mod common;
+mod config;
 mod harness;
 mod smoke;

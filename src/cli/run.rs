@@ -52,6 +52,11 @@ pub struct Args {
     /// one (.pth files work); repeatable. PYTHONPATH is honoured too.
     #[arg(long = "python-path", value_name = "DIR")]
     python_path: Vec<PathBuf>,
+
+    /// Load modules and packages even where users other than root and this
+    /// one can write them (strict_modes = false); each is then warned about.
+    #[arg(long = "no-strict-modes")]
+    no_strict_modes: bool,
 }
 
 fn config(args: &Args) -> anyhow::Result<HostConfig> {
@@ -73,6 +78,9 @@ fn config(args: &Args) -> anyhow::Result<HostConfig> {
         config.isolation = Some(parse_isolation(isolation)?);
     }
     config.python_path.extend(args.python_path.iter().map(|d| std::path::absolute(d).unwrap_or_else(|_| d.clone())));
+    if args.no_strict_modes {
+        config.strict_modes = false;
+    }
     Ok(config)
 }
 

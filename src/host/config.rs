@@ -9,6 +9,7 @@
 //! tick_interval = 1.0                     # seconds between `tick` notifications
 //! shutdown_timeout = 10.0                 # seconds serve() gets to return
 //! probe = true                            # find extensions that refuse sub-interpreters first
+//! strict_modes = true                     # refuse code others can write (see strict_modes.rs)
 //!
 //! [restart]
 //! policy = "on-failure"                   # or "never"
@@ -98,6 +99,9 @@ pub struct HostConfig {
     pub tick_interval: Duration,
     pub shutdown_timeout: Duration,
     pub probe: bool,
+    /// Refuse module and package paths that others than root and the
+    /// host's user can write (see strict_modes.rs); false only warns.
+    pub strict_modes: bool,
     pub restart: Restart,
     pub modules: BTreeMap<String, ModuleConfig>,
 }
@@ -113,6 +117,7 @@ impl Default for HostConfig {
             tick_interval: Duration::from_secs(1),
             shutdown_timeout: Duration::from_secs(10),
             probe: true,
+            strict_modes: true,
             restart: Restart { policy: RestartPolicy::Never, backoff: Duration::from_secs(1), limit: 3 },
             modules: BTreeMap::new(),
         }
@@ -201,6 +206,7 @@ struct RawConfig {
     tick_interval: Option<f64>,
     shutdown_timeout: Option<f64>,
     probe: Option<bool>,
+    strict_modes: Option<bool>,
     restart: Option<RawRestart>,
     #[serde(default)]
     modules: BTreeMap<String, RawModule>,
@@ -352,6 +358,7 @@ impl RawConfig {
                 .transpose()?
                 .unwrap_or(defaults.shutdown_timeout),
             probe: self.probe.unwrap_or(true),
+            strict_modes: self.strict_modes.unwrap_or(true),
             restart,
             modules,
         })

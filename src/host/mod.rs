@@ -13,6 +13,7 @@ pub mod placement;
 pub mod pyside;
 pub mod report;
 pub mod state;
+pub mod strict_modes;
 pub mod supervisor;
 
 pub use config::HostConfig;

@@ -24,6 +24,7 @@ use super::module::Slot;
 use super::placement::{self, ProbeRequest};
 use super::report::{InterpreterReport, Report, State};
 use super::state::StateStore;
+use super::strict_modes;
 
 /// What wakes the supervisor.
 pub enum HostEvent {
@@ -108,6 +109,9 @@ impl Shared {
     pub fn enable(self: &Arc<Self>, name: &str) -> anyhow::Result<()> {
         let slot = self.slots.get(name).with_context(|| format!("there is no module `{name}`"))?;
         if !matches!(slot.report().state, State::Running | State::Loading) {
+            // Enabled modules were checked at start; this one may not have been.
+            let paths = strict_modes::module_paths(&[(name.to_string(), slot.path.clone())]);
+            strict_modes::enforce(&paths, self.config.strict_modes)?;
             self.probe(&[name.to_string()]);
             slot.load(self);
         }
@@ -157,6 +161,9 @@ impl Host {
     pub fn start(config: HostConfig, options: &RunOptions) -> anyhow::Result<Host> {
         let modules = discover(&config.module_dirs)?;
         config.check_module_names(modules.keys().map(String::as_str))?;
+        let enabled: Vec<(String, PathBuf)> =
+            modules.iter().filter(|(name, _)| config.is_enabled(name)).map(|(n, p)| (n.clone(), p.clone())).collect();
+        strict_modes::enforce(&strict_modes::paths_to_check(&config, &enabled), config.strict_modes)?;
         for (name, module) in &config.modules {
             if let Some(isolation) = module.isolation.or(config.isolation) {
                 check_supported(isolation).with_context(|| format!("module {name}"))?;

@@ -1,16 +1,18 @@
-//! Operator mistakes, refused before anything runs: `module_dirs = ["."]`,
-//! durations that overflow, and typos in the config (issue 8, items 18-20).
+//! Operator mistakes and unsafe files, refused before anything runs:
+//! code others can write (strict modes), `module_dirs = ["."]`, durations
+//! that overflow, and typos in the config (issue 8, items 17-20).
 //!
 //! Each refused case has a module that leaves a marker file when it is
 //! imported (by the placement probe or by the load), so "nothing ran" is
 //! checked, not assumed.
 
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::common::{self, Finished, pyhost};
-use crate::harness::{Setup, module};
+use crate::harness::{Setup, module, path_str};
 
 /// A module that leaves `marker` behind as soon as it is imported.
 fn marker_module(marker: &Path) -> String {
@@ -23,6 +25,10 @@ fn setup_with_marker() -> (Setup, PathBuf) {
     let marker = setup.dir.path().join("marker-ran");
     setup.module("marker", &marker_module(&marker));
     (setup, marker)
+}
+
+fn chmod(path: &Path, mode: u32) {
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
 }
 
 /// The config the harness would write (witness options included), with
@@ -61,6 +67,134 @@ fn assert_names(finished: &Finished, parts: &[&str]) {
     for part in parts {
         assert!(finished.stderr.contains(part), "stderr does not say {part:?}:\n{finished}");
     }
+}
+
+// ---- 17: strict modes ----------------------------------------------------
+
+#[test]
+fn a_module_folder_others_can_write_is_refused_with_the_fix() {
+    let (setup, marker) = setup_with_marker();
+    let folder = setup.modules.join("marker");
+    chmod(&folder, 0o777);
+    let config = write_config(&setup, "", "");
+    let finished = run_refused(&setup, &config, &[], &marker);
+    let folder = path_str(&folder);
+    assert_names(
+        &finished,
+        &[
+            &format!("module `marker`: {folder} is writable by group and others (mode 0777)"),
+            &format!("fix: chmod go-w {folder}"),
+            "strict_modes = false",
+            "--no-strict-modes",
+        ],
+    );
+}
+
+#[test]
+fn a_module_py_others_can_write_is_refused_with_the_fix() {
+    let (setup, marker) = setup_with_marker();
+    let file = setup.modules.join("marker/module.py");
+    chmod(&file, 0o646);
+    let config = write_config(&setup, "", "");
+    let finished = run_refused(&setup, &config, &[], &marker);
+    let file = path_str(&file);
+    assert_names(&finished, &[&format!("{file} is writable by others (mode 0646)"), &format!("chmod o-w {file}")]);
+}
+
+#[test]
+fn a_module_directory_others_can_write_is_refused_with_the_fix() {
+    let (setup, marker) = setup_with_marker();
+    chmod(&setup.modules, 0o775);
+    let config = write_config(&setup, "", "");
+    let finished = run_refused(&setup, &config, &[], &marker);
+    let dir = path_str(&setup.modules);
+    assert_names(
+        &finished,
+        &[&format!("module directory: {dir} is writable by its group (mode 0775)"), &format!("chmod g-w {dir}")],
+    );
+}
+
+/// A python_path folder with a .pth whose `import` line runs code at start.
+fn site_with_pth(setup: &Setup, pth_marker: &Path) -> (PathBuf, PathBuf) {
+    let site = setup.dir.path().join("site");
+    std::fs::create_dir(&site).unwrap();
+    let pth = site.join("evil.pth");
+    std::fs::write(&pth, format!("import os; open({pth_marker:?}, 'w').close()\n")).unwrap();
+    (site, pth)
+}
+
+#[test]
+fn a_python_path_folder_or_pth_file_others_can_write_is_refused() {
+    let (setup, marker) = setup_with_marker();
+    let pth_marker = setup.dir.path().join("pth-ran");
+    let (site, pth) = site_with_pth(&setup, &pth_marker);
+    let config = write_config(&setup, &format!("python_path = [{site:?}]"), "");
+
+    chmod(&site, 0o777);
+    let finished = run_refused(&setup, &config, &[], &marker);
+    assert_names(&finished, &[&format!("python_path folder: {} is writable", path_str(&site))]);
+    assert!(!pth_marker.exists(), "the .pth ran:\n{finished}");
+
+    chmod(&site, 0o755);
+    chmod(&pth, 0o666);
+    let finished = run_refused(&setup, &config, &[], &marker);
+    let pth = path_str(&pth);
+    assert_names(&finished, &[&format!("{pth} is writable by group and others"), &format!("chmod go-w {pth}")]);
+    assert!(!pth_marker.exists(), "the .pth ran:\n{finished}");
+
+    // The same path given with --python-path is checked too.
+    let config = write_config(&setup, "", "");
+    let finished = run_refused(&setup, &config, &["--python-path", &path_str(&site)], &marker);
+    assert_names(&finished, &[&format!("{pth} is writable")]);
+}
+
+#[test]
+fn strict_modes_off_loads_with_a_warning_for_each_path() {
+    for how in ["config", "flag"] {
+        let (setup, marker) = setup_with_marker();
+        let pth_marker = setup.dir.path().join("pth-ran");
+        let (site, pth) = site_with_pth(&setup, &pth_marker);
+        let folder = setup.modules.join("marker");
+        chmod(&folder, 0o777);
+        chmod(&pth, 0o666);
+        let (setup, args): (Setup, &[&str]) = match how {
+            "config" => (setup.config(&format!("strict_modes = false\npython_path = [{site:?}]")), &[]),
+            _ => (setup.config(&format!("python_path = [{site:?}]")), &["--no-strict-modes"]),
+        };
+        let host = setup.start(args);
+        host.wait_started(Duration::from_secs(60));
+        // Checked before stop(), which removes the host's folder.
+        assert!(marker.exists() && pth_marker.exists(), "{how}: the module or the .pth did not run");
+        let (finished, report) = host.stop();
+        assert_eq!(finished.code(), 0, "{finished}");
+        assert_eq!(module(&report, "marker")["state"], "stopped", "{how}: {report}");
+        for path in [&folder, &pth] {
+            let said = format!(": {} is writable", path_str(path));
+            assert!(
+                finished.stderr.lines().any(|l| l.contains("loading anyway, although") && l.contains(&said)),
+                "{how}: no warning for {}:\n{finished}",
+                path.display()
+            );
+        }
+    }
+}
+
+#[test]
+fn ctl_enable_checks_a_module_that_was_not_checked_at_start() {
+    let (setup, marker) = setup_with_marker();
+    // Only the witness is enabled, so only it is checked at start.
+    chmod(&setup.modules.join("marker/module.py"), 0o666);
+    let host = setup.start(&["--enable", "witness"]);
+    host.wait_started(Duration::from_secs(60));
+    let refused = host.ctl_raw(&["enable", "marker"]);
+    assert_ne!(refused.code(), 0, "{refused}");
+    let text = format!("{}{}", refused.stdout, refused.stderr);
+    assert!(text.contains("marker/module.py is writable by group and others"), "{refused}");
+    assert!(!marker.exists(), "the module was imported after the refusal");
+    host.assert_witness_alive(Duration::from_secs(10));
+    let (finished, report) = host.stop();
+    assert_eq!(finished.code(), 0, "{finished}");
+    assert_eq!(module(&report, "marker")["state"], "disabled", "{report}");
 }
 
 // ---- 18: relative paths ---------------------------------------------------

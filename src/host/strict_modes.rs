@@ -1,0 +1,380 @@
+//! Strict modes, as sshd has them: the host runs module code, often as root,
+//! so that code must not be writable by anyone but root and the host's own
+//! user. Otherwise any local user who can write a module folder, a
+//! `module.py`, or a `python_path` folder (whose `.pth` files run code at
+//! start) runs code as the host.
+//!
+//! The rule, for each path the host loads code from (module directories,
+//! each enabled module's folder and `module.py`, `python_path` folders,
+//! their `.pth` files and the folders those add), both as written and
+//! with symlinks resolved:
+//! - the path itself and every folder above it up to `/` must be owned by
+//!   root or by the host's user (a symlink too: its owner can re-point it);
+//! - the path itself must not be writable by group or others;
+//! - a folder above it may be, only if it is sticky (`/tmp`, mode 1777):
+//!   in a sticky folder nobody but the entry's owner, the folder's owner
+//!   and root can rename or delete an entry, and both owners are already
+//!   required to be root or the host's user. So `/tmp/x/modules` with
+//!   `/tmp/x` the user's own is accepted, and `/tmp/modules` world-writable
+//!   is not: anyone could add a module there, sticky or not.
+//!
+//! sshd checks the same bits (022) and owners, and stops at the user's home;
+//! here the walk goes to `/`, which sticky folders make workable.
+//! `strict_modes = false` (or `--no-strict-modes`) loads such paths with a
+//! warning for each.
+
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use super::config::HostConfig;
+
+/// Why a path is refused.
+#[derive(Debug, thiserror::Error)]
+pub enum Problem {
+    #[error("is writable by {who} (mode {mode:04o})")]
+    Writable { who: &'static str, mode: u32 },
+    #[error("is owned by uid {owner}, not by root or the host's user (uid {host})")]
+    Owner { owner: u32, host: u32 },
+    #[error("cannot be checked: {0}")]
+    Unreadable(std::io::Error),
+}
+
+impl Problem {
+    /// The command that fixes it.
+    fn fix(&self, path: &Path) -> String {
+        let quoted = shell_quote(path);
+        match self {
+            Problem::Writable { mode, .. } => {
+                let who = match (mode & 0o020 != 0, mode & 0o002 != 0) {
+                    (true, true) => "go",
+                    (true, false) => "g",
+                    _ => "o",
+                };
+                format!("chmod {who}-w {quoted}")
+            }
+            Problem::Owner { host, .. } => format!("chown {host} {quoted}"),
+            Problem::Unreadable(_) => format!("make {quoted} readable by the host"),
+        }
+    }
+}
+
+/// One refused path: what the host wanted to load from it, and why not.
+#[derive(Debug)]
+pub struct Finding {
+    /// "module directory", "module `echo`", "python_path folder", ...
+    pub what: String,
+    pub path: PathBuf,
+    pub problem: Problem,
+}
+
+impl std::fmt::Display for Finding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {} {}; fix: {}", self.what, self.path.display(), self.problem, self.problem.fix(&self.path))
+    }
+}
+
+/// Strict modes refused these paths; nothing was loaded.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "refusing to load code that others can change:\n{}\n\
+     (or, to load it anyway, set strict_modes = false in the config or pass --no-strict-modes)",
+    findings.iter().map(|f| format!("  {f}")).collect::<Vec<_>>().join("\n")
+)]
+pub struct Refused {
+    pub findings: Vec<Finding>,
+}
+
+/// Checks paths on behalf of one user: root and `host_uid` are trusted.
+pub struct Checker {
+    host_uid: u32,
+}
+
+impl Checker {
+    pub fn for_this_process() -> Checker {
+        Checker { host_uid: effective_uid() }
+    }
+
+    pub fn with_uid(host_uid: u32) -> Checker {
+        Checker { host_uid }
+    }
+
+    /// Problems of `target` and of every folder above it, as written and
+    /// with symlinks resolved; empty when it is safe to load from.
+    pub fn check(&self, target: &Path) -> Vec<(PathBuf, Problem)> {
+        let literal = match std::path::absolute(target) {
+            Ok(path) => path,
+            Err(error) => return vec![(target.to_path_buf(), Problem::Unreadable(error))],
+        };
+        let mut problems = self.walk(&literal);
+        if let Ok(real) = std::fs::canonicalize(&literal)
+            && real != literal
+        {
+            for (path, problem) in self.walk(&real) {
+                if !problems.iter().any(|(seen, _)| *seen == path) {
+                    problems.push((path, problem));
+                }
+            }
+        }
+        problems
+    }
+
+    fn walk(&self, target: &Path) -> Vec<(PathBuf, Problem)> {
+        let mut problems = Vec::new();
+        for (depth, path) in target.ancestors().enumerate() {
+            let meta = match std::fs::symlink_metadata(path) {
+                Ok(meta) => meta,
+                Err(error) => {
+                    problems.push((path.to_path_buf(), Problem::Unreadable(error)));
+                    continue;
+                }
+            };
+            if meta.uid() != 0 && meta.uid() != self.host_uid {
+                problems.push((path.to_path_buf(), Problem::Owner { owner: meta.uid(), host: self.host_uid }));
+            }
+            if meta.file_type().is_symlink() {
+                continue; // a symlink's own mode is always 0777 and means nothing
+            }
+            let mode = meta.mode() & 0o7777;
+            let sticky_folder_above = depth > 0 && meta.is_dir() && mode & 0o1000 != 0;
+            if mode & 0o022 != 0 && !sticky_folder_above {
+                let who = if mode & 0o022 == 0o022 {
+                    "group and others"
+                } else if mode & 0o020 != 0 {
+                    "its group"
+                } else {
+                    "others"
+                };
+                problems.push((path.to_path_buf(), Problem::Writable { who, mode }));
+            }
+        }
+        problems
+    }
+}
+
+/// Every path the host will load code from, with what it is for: the
+/// module directories, the enabled modules' folders and files, and the
+/// python_path folders with their .pth files and the folders those add.
+pub fn paths_to_check(config: &HostConfig, modules: &[(String, PathBuf)]) -> Vec<(String, PathBuf)> {
+    let mut paths: Vec<(String, PathBuf)> =
+        config.module_dirs.iter().map(|d| ("module directory".to_string(), d.clone())).collect();
+    paths.extend(module_paths(modules));
+    for dir in &config.python_path {
+        // A folder that does not exist adds nothing to sys.path.
+        if !dir.is_dir() {
+            continue;
+        }
+        paths.push(("python_path folder".into(), dir.clone()));
+        for pth in pth_files(dir) {
+            for added in pth_folders(dir, &pth) {
+                paths.push((format!("folder added by {}", pth.display()), added));
+            }
+            paths.push((".pth file (its `import` lines run at start)".into(), pth));
+        }
+    }
+    paths
+}
+
+/// A module's folder (anyone who can write it can add code module.py
+/// imports) and its module.py.
+pub fn module_paths(modules: &[(String, PathBuf)]) -> Vec<(String, PathBuf)> {
+    let mut paths = Vec::new();
+    for (name, module_py) in modules {
+        if let Some(folder) = module_py.parent() {
+            paths.push((format!("module `{name}`"), folder.to_path_buf()));
+        }
+        paths.push((format!("module `{name}`"), module_py.clone()));
+    }
+    paths
+}
+
+/// The `*.pth` files site.addsitedir reads in `dir`, sorted as it does.
+fn pth_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|e| e == "pth"))
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    files
+}
+
+/// The existing folders a .pth file adds to sys.path (its lines that are
+/// neither comments nor `import` statements, relative to the site folder).
+fn pth_folders(site: &Path, pth: &Path) -> Vec<PathBuf> {
+    let Ok(text) = std::fs::read_to_string(pth) else { return Vec::new() };
+    text.lines()
+        .map(str::trim_end)
+        .filter(|line| !line.is_empty() && !line.starts_with('#'))
+        .filter(|line| !(line.starts_with("import ") || line.starts_with("import\t")))
+        .map(|line| site.join(line))
+        .filter(|path| path.is_dir())
+        .collect()
+}
+
+/// Checks `paths`; with `strict` a problem refuses them all, without it
+/// each is logged as a warning and loading goes on.
+pub fn enforce(paths: &[(String, PathBuf)], strict: bool) -> Result<(), Refused> {
+    let checker = Checker::for_this_process();
+    let mut findings: Vec<Finding> = Vec::new();
+    for (what, path) in paths {
+        for (path, problem) in checker.check(path) {
+            // The folders above several paths are the same: name each once.
+            if !findings.iter().any(|f| f.path == path) {
+                findings.push(Finding { what: what.clone(), path, problem });
+            }
+        }
+    }
+    if findings.is_empty() {
+        return Ok(());
+    }
+    if strict {
+        return Err(Refused { findings });
+    }
+    for finding in &findings {
+        tracing::warn!("strict_modes = false: loading anyway, although {finding}");
+    }
+    Ok(())
+}
+
+fn effective_uid() -> u32 {
+    // SAFETY: geteuid takes no arguments, cannot fail and touches no memory of ours.
+    unsafe { libc::geteuid() }
+}
+
+/// A path as the shell reads it, for the fix we print.
+fn shell_quote(path: &Path) -> String {
+    let text = path.to_string_lossy();
+    if text.chars().all(|c| c.is_ascii_alphanumeric() || "/._-+,:@%".contains(c)) {
+        text.into_owned()
+    } else {
+        format!("'{}'", text.replace('\'', "'\\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+
+    fn chmod(path: &Path, mode: u32) {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+
+    /// A private folder (0700, ours) under the system's temp folder, with
+    /// `a/b/module.py` in it, all 0755 / 0644.
+    fn tree() -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let b = dir.path().join("a/b");
+        std::fs::create_dir_all(&b).unwrap();
+        chmod(&dir.path().join("a"), 0o755);
+        chmod(&b, 0o755);
+        std::fs::write(b.join("module.py"), "").unwrap();
+        chmod(&b.join("module.py"), 0o644);
+        (dir, b.join("module.py"))
+    }
+
+    fn paths(problems: &[(PathBuf, Problem)]) -> Vec<PathBuf> {
+        problems.iter().map(|(p, _)| p.clone()).collect()
+    }
+
+    #[test]
+    fn a_private_tree_under_a_sticky_tmp_is_accepted() {
+        let (_dir, module) = tree();
+        let checker = Checker::for_this_process();
+        assert!(checker.check(&module).is_empty(), "{:?}", checker.check(&module));
+    }
+
+    #[test]
+    fn writable_by_group_or_others_is_refused_at_any_level() {
+        let (dir, module) = tree();
+        let checker = Checker::for_this_process();
+        for (path, mode, who) in [
+            (module.clone(), 0o646, "others"),
+            (module.clone(), 0o664, "its group"),
+            (module.parent().unwrap().to_path_buf(), 0o777, "group and others"),
+            (dir.path().join("a"), 0o757, "others"),
+        ] {
+            let before = std::fs::metadata(&path).unwrap().mode() & 0o7777;
+            chmod(&path, mode);
+            let problems = checker.check(&module);
+            assert_eq!(paths(&problems), vec![path.clone()], "{problems:?}");
+            assert!(matches!(problems[0].1, Problem::Writable { who: w, .. } if w == who), "{problems:?}");
+            chmod(&path, before);
+        }
+        assert!(checker.check(&module).is_empty());
+    }
+
+    #[test]
+    fn a_sticky_folder_is_accepted_above_the_target_but_not_as_it() {
+        let (dir, module) = tree();
+        let checker = Checker::for_this_process();
+        let a = dir.path().join("a");
+        chmod(&a, 0o1777);
+        assert!(checker.check(&module).is_empty(), "{:?}", checker.check(&module));
+        let problems = checker.check(&a);
+        assert_eq!(paths(&problems), vec![a.clone()], "{problems:?}");
+        // Without the sticky bit, anyone could rename b away and put theirs there.
+        chmod(&a, 0o777);
+        assert_eq!(paths(&checker.check(&module)), vec![a.clone()]);
+    }
+
+    #[test]
+    fn a_symlink_is_checked_as_written_and_as_resolved() {
+        let (dir, module) = tree();
+        let checker = Checker::for_this_process();
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(module.parent().unwrap(), &link).unwrap();
+        assert!(checker.check(&link.join("module.py")).is_empty());
+        chmod(module.parent().unwrap(), 0o777);
+        let problems = checker.check(&link.join("module.py"));
+        assert_eq!(paths(&problems), vec![module.parent().unwrap().to_path_buf()], "{problems:?}");
+    }
+
+    #[test]
+    fn the_owner_must_be_root_or_the_host_user() {
+        let (_dir, module) = tree();
+        let me = effective_uid();
+        if me == 0 {
+            // Root trusts itself and root: give the file to somebody else.
+            std::os::unix::fs::chown(&module, Some(4242), None).unwrap();
+            let problems = Checker::for_this_process().check(&module);
+            assert_eq!(paths(&problems), vec![module.clone()], "{problems:?}");
+            assert!(matches!(problems[0].1, Problem::Owner { owner: 4242, host: 0 }), "{problems:?}");
+        } else {
+            // Our own files, checked for another user, are not theirs to trust.
+            let problems = Checker::with_uid(me + 1).check(&module);
+            assert!(paths(&problems).contains(&module), "{problems:?}");
+            assert!(problems.iter().all(|(_, p)| matches!(p, Problem::Owner { .. })), "{problems:?}");
+        }
+    }
+
+    #[test]
+    fn the_message_names_the_path_and_the_fix() {
+        let finding = Finding {
+            what: "module `evil`".into(),
+            path: PathBuf::from("/srv/mods/evil"),
+            problem: Problem::Writable { who: "others", mode: 0o777 },
+        };
+        let refused = Refused { findings: vec![finding] }.to_string();
+        assert!(refused.contains("module `evil`: /srv/mods/evil is writable by others (mode 0777)"), "{refused}");
+        assert!(refused.contains("fix: chmod go-w /srv/mods/evil"), "{refused}");
+        assert!(refused.contains("strict_modes = false"), "{refused}");
+        assert_eq!(Problem::Owner { owner: 7, host: 0 }.fix(Path::new("/a b")), "chown 0 '/a b'");
+    }
+
+    #[test]
+    fn pth_files_and_the_folders_they_add_are_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let site = dir.path().join("site");
+        std::fs::create_dir_all(site.join("extra")).unwrap();
+        std::fs::write(site.join("a.pth"), "# comment\nimport os\nextra\nmissing\n").unwrap();
+        std::fs::write(site.join("not-a-pth.txt"), "").unwrap();
+        let config = HostConfig { python_path: vec![site.clone(), dir.path().join("absent")], ..HostConfig::default() };
+        let listed: Vec<PathBuf> = paths_to_check(&config, &[]).into_iter().map(|(_, p)| p).collect();
+        assert_eq!(listed, vec![site.clone(), site.join("extra"), site.join("a.pth")]);
+    }
+}

@@ -17,6 +17,7 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
@@ -63,24 +64,33 @@ impl Manifest {
             return Ok(Manifest::default());
         }
         let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
-        let manifest: Manifest =
-            toml::from_str(&text).with_context(|| format!("{} is not a valid manifest", path.display()))?;
+        Manifest::parse(&text).with_context(|| format!("{} is not a valid manifest", path.display()))
+    }
+
+    /// A manifest's text, checked. Reads no file and needs no Python (the
+    /// fuzzer calls it).
+    pub fn parse(text: &str) -> anyhow::Result<Manifest> {
+        let manifest: Manifest = toml::from_str(text)?;
         for (key, expectation) in &manifest.expect {
             if expectation.outcome.is_expectable()
                 && expectation.outcome != Outcome::Pass
                 && expectation.reason.is_none()
             {
-                bail!("{}: the expectation for {key:?} ({}) needs a reason", path.display(), expectation.outcome);
+                bail!("the expectation for {key:?} ({}) needs a reason", expectation.outcome);
             }
             if !expectation.outcome.is_expectable() {
                 bail!(
-                    "{}: {key:?} expects {}, but a manifest can only expect pass, fail, unloadable, crash or hang",
-                    path.display(),
+                    "{key:?} expects {}, but a manifest can only expect pass, fail, unloadable, crash or hang",
                     expectation.outcome
                 );
             }
         }
         Ok(manifest)
+    }
+
+    /// `[run] timeout`, if the manifest sets one.
+    pub fn timeout(&self) -> Option<Duration> {
+        self.run.timeout.map(Duration::from_secs_f64)
     }
 
     /// The expectation for an interpreter "major.minor": exact, major, default, pass.

@@ -127,7 +127,7 @@ pub fn cell_spec(module: &Module, python_path: Vec<PathBuf>) -> CellSpec {
 }
 
 pub fn cell_timeout(module: &Module, default: Duration) -> Duration {
-    module.manifest.run.timeout.map(Duration::from_secs_f64).unwrap_or(default)
+    module.manifest.timeout().unwrap_or(default)
 }
 
 /// FNV-1a: a stable hash, so a shard holds the same cells on every machine.

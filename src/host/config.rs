@@ -291,26 +291,59 @@ fn with_suggestion(error: &toml::de::Error) -> String {
     }
 }
 
+const PLACEHOLDERS: [&str; 2] = ["{cache}", "{python_version}"];
+
 /// `{python_version}` -> `3.11` (the interpreter pyhost embeds), `{cache}`
 /// -> `$XDG_CACHE_HOME` or `~/.cache`, `~/x` -> `$HOME/x`; a relative path
 /// is taken from `base`. One config then serves builds for every version.
-fn resolve_path(base: &Path, path: &Path) -> PathBuf {
+/// Any other `{word}` is a mistake (a literal brace otherwise is kept).
+fn resolve_path(base: &Path, path: &Path, key: &str) -> anyhow::Result<PathBuf> {
     let text = path.to_string_lossy();
-    if text.contains('{') {
+    let expanded;
+    let path = if text.contains('{') {
         let cache = crate::cache::dir().unwrap_or_else(|| PathBuf::from(".cache"));
-        let expanded = text
+        let replaced = text
             .replace("{python_version}", &crate::python::BUILD.minor_version())
             .replace("{cache}", &cache.to_string_lossy());
-        return resolve_path(base, Path::new(&expanded));
-    }
+        if let Some(word) = unknown_placeholder(&text) {
+            bail!(
+                "{key}: unknown placeholder `{word}` in \"{text}\"{} (there are {})",
+                did_you_mean(word, PLACEHOLDERS),
+                PLACEHOLDERS.join(" and ")
+            );
+        }
+        expanded = PathBuf::from(replaced);
+        expanded.as_path()
+    } else {
+        path
+    };
     if let Ok(rest) = path.strip_prefix("~")
         && let Some(home) = std::env::var_os("HOME")
     {
-        return PathBuf::from(home).join(rest);
+        return Ok(PathBuf::from(home).join(rest));
     }
     let joined = if path.is_absolute() { path.to_path_buf() } else { base.join(path) };
     // "module_dirs = ['.']" should read as the folder, not "folder/./module".
-    joined.components().filter(|c| *c != std::path::Component::CurDir).collect()
+    Ok(joined.components().filter(|c| *c != std::path::Component::CurDir).collect())
+}
+
+/// The first `{word}` in `text` that is not one of [`PLACEHOLDERS`].
+fn unknown_placeholder(text: &str) -> Option<&str> {
+    let mut rest = text;
+    while let Some(start) = rest.find('{') {
+        let after = &rest[start..];
+        let end = after.find('}')?;
+        let word = &after[..=end];
+        let inner = &word[1..word.len() - 1];
+        if !inner.is_empty()
+            && inner.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            && !PLACEHOLDERS.contains(&word)
+        {
+            return Some(word);
+        }
+        rest = &after[1..];
+    }
+    None
 }
 
 impl RawConfig {
@@ -342,10 +375,18 @@ impl RawConfig {
             modules.insert(name, ModuleConfig { isolation, restart: raw.restart, options });
         }
         Ok(HostConfig {
-            module_dirs: self.module_dirs.iter().map(|p| resolve_path(base, p)).collect(),
+            module_dirs: self
+                .module_dirs
+                .iter()
+                .map(|p| resolve_path(base, p, "module_dirs"))
+                .collect::<anyhow::Result<_>>()?,
             enable,
             isolation: self.isolation.as_deref().map(parse_isolation).transpose()?,
-            python_path: self.python_path.iter().map(|p| resolve_path(base, p)).collect(),
+            python_path: self
+                .python_path
+                .iter()
+                .map(|p| resolve_path(base, p, "python_path"))
+                .collect::<anyhow::Result<_>>()?,
             log_level: self.log_level,
             tick_interval: self
                 .tick_interval
@@ -494,5 +535,17 @@ mod tests {
         let message = parse("[modules.zzz]").unwrap().check_module_names(found).unwrap_err().to_string();
         assert!(message.contains("unknown module `zzz`") && !message.contains("did you mean"), "{message}");
         parse("enable = [\"echo\"]\n[modules.rest_api]").unwrap().check_module_names(found).unwrap();
+    }
+
+    /// Found by the fuzzer (fuzz/corpus/config): a `{word}` that is not a
+    /// placeholder made path expansion recurse until the stack overflowed.
+    #[test]
+    fn an_unknown_placeholder_is_an_error_not_a_stack_overflow() {
+        let message = error("python_path = [\"{cache}/pyhost/site/{python_ver3ion}\"]");
+        assert!(message.contains("unknown placeholder `{python_ver3ion}`"), "{message}");
+        assert!(message.contains("did you mean `{python_version}`?"), "{message}");
+        assert!(error("module_dirs = [\"/{x}\"]").contains("module_dirs: unknown placeholder `{x}`"));
+        // Braces that are not a placeholder are kept.
+        assert_eq!(parse("module_dirs = [\"/a{b/c}{\"]").unwrap().module_dirs, vec![PathBuf::from("/a{b/c}{")]);
     }
 }

@@ -71,6 +71,9 @@ impl Manifest {
     /// fuzzer calls it).
     pub fn parse(text: &str) -> anyhow::Result<Manifest> {
         let manifest: Manifest = toml::from_str(text)?;
+        if let Some(timeout) = manifest.run.timeout {
+            crate::host::config::seconds(timeout, "[run] timeout")?;
+        }
         for (key, expectation) in &manifest.expect {
             if expectation.outcome.is_expectable()
                 && expectation.outcome != Outcome::Pass
@@ -88,9 +91,9 @@ impl Manifest {
         Ok(manifest)
     }
 
-    /// `[run] timeout`, if the manifest sets one.
+    /// `[run] timeout`, if the manifest sets one (parse() checked its range).
     pub fn timeout(&self) -> Option<Duration> {
-        self.run.timeout.map(Duration::from_secs_f64)
+        self.run.timeout.and_then(|t| Duration::try_from_secs_f64(t).ok())
     }
 
     /// The expectation for an interpreter "major.minor": exact, major, default, pass.
@@ -134,5 +137,19 @@ mod tests {
         std::fs::write(dir.path().join("manifest.toml"), "[expect]\n\"3\" = { outcome = \"xpass\", reason = \"r\" }\n")
             .unwrap();
         assert!(format!("{:#}", Manifest::for_module(&module).unwrap_err()).contains("can only expect"));
+    }
+
+    /// A negative, NaN or huge `[run] timeout` made the matrix panic in
+    /// Duration::from_secs_f64 when it computed the cell's timeout.
+    #[test]
+    fn a_timeout_out_of_range_is_refused_not_a_panic() {
+        for value in ["-5", "1e20", "nan", "inf"] {
+            let error = format!("{:#}", Manifest::parse(&format!("[run]\ntimeout = {value}")).unwrap_err());
+            assert!(error.contains("[run] timeout must be a number of seconds from 0 to 31536000"), "{error}");
+        }
+        assert_eq!(Manifest::parse("[run]\ntimeout = 2.5").unwrap().timeout(), Some(Duration::from_millis(2500)));
+        let unchecked =
+            Manifest { run: RunSettings { timeout: Some(-1.0), ..RunSettings::default() }, ..Manifest::default() };
+        assert_eq!(unchecked.timeout(), None);
     }
 }

@@ -224,6 +224,60 @@ class _HostStream(object):
         return self._original.fileno()
 
 
+# -- signals ------------------------------------------------------------------
+#
+# The host blocks SIGINT, SIGTERM and SIGHUP in every thread and takes them on
+# a thread of its own, so that no module can take them over; a child inherits
+# that mask. The host's atfork handler unblocks them in a child made by fork(),
+# but Python 3.10+ starts subprocess children with vfork (or posix_spawn),
+# which runs no atfork handler. So subprocess is told not to, when it is first
+# imported (importing it up front would cost every interpreter its import).
+
+def _without_vfork(subprocess):
+    for flag in ('_USE_VFORK', '_USE_POSIX_SPAWN'):
+        if getattr(subprocess, flag, False):
+            setattr(subprocess, flag, False)
+
+
+class _SubprocessFinder(object):
+    """Finds subprocess as the other finders would, and loads it with vfork off."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name != 'subprocess':
+            return None
+        for finder in sys.meta_path:
+            find = getattr(finder, 'find_spec', None)
+            if finder is self or find is None:
+                continue
+            spec = find(name, path, target)
+            if spec is not None:
+                spec.loader = _LoaderThenWithoutVfork(spec.loader)
+                return spec
+        return None
+
+
+class _LoaderThenWithoutVfork(object):
+    def __init__(self, loader):
+        self._loader = loader
+
+    def create_module(self, spec):
+        return self._loader.create_module(spec)
+
+    def exec_module(self, module):
+        self._loader.exec_module(module)
+        _without_vfork(module)
+
+    def __getattr__(self, name):
+        return getattr(self._loader, name)
+
+
+def _keep_children_signalable():
+    if 'subprocess' in sys.modules:
+        _without_vfork(sys.modules['subprocess'])
+    elif not PY2:  # 2.x always forks; its finders have no find_spec either
+        sys.meta_path.insert(0, _SubprocessFinder())
+
+
 _installed = []
 
 
@@ -247,6 +301,7 @@ def _host_bootstrap(module_name, site_dirs):
     os._exit = _guarded_os_exit
     sys.exit = _make_guarded_sys_exit(sys.exit)
     threading.Thread.start = _patched_start(threading.Thread.start)
+    _keep_children_signalable()
     sys.stdout = _HostStream('stdout', sys.stdout)
     sys.stderr = _HostStream('stderr', sys.stderr)
 

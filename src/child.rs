@@ -80,6 +80,7 @@ pub fn signal_name(signal: i32) -> String {
         libc::SIGKILL => "SIGKILL",
         libc::SIGTERM => "SIGTERM",
         libc::SIGINT => "SIGINT",
+        libc::SIGHUP => "SIGHUP",
         _ => return format!("signal {signal}"),
     };
     format!("{name} (signal {signal})")

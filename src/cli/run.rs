@@ -1,9 +1,6 @@
 //! `pyhost run`: host the modules in DIR... until a signal, --for or `ctl stop`.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
-
-use anyhow::Context;
+use std::path::PathBuf;
 
 use crate::host::config::{Enable, HostConfig, parse_isolation, seconds};
 use crate::host::{Host, Report, RunOptions};
@@ -12,8 +9,9 @@ use crate::host::{Host, Report, RunOptions};
 ///
 /// Each folder in a module directory that holds a module.py is a module. Only
 /// enabled modules are loaded (--enable, --all, or `enable` in the config).
-/// Stops on SIGINT or SIGTERM, when --for expires, or on `pyhost ctl SOCKET stop`,
-/// and exits 0 whatever the modules did.
+/// Stops on SIGINT, SIGTERM or SIGHUP, when --for expires, or on `pyhost ctl
+/// SOCKET stop`, and exits 0 whatever the modules did. A second signal exits at
+/// once, with the report as things stand.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Module directories (added to the config's module_dirs).
@@ -88,13 +86,13 @@ pub fn run(args: Args, verbose: u8) -> anyhow::Result<i32> {
     let config = config(&args)?;
     super::init_logging(verbose, config.log_level.map_or("info", |l| l.as_str()));
     let duration = args.duration.map(|s| seconds(s, "--for")).transpose()?;
-    let options = RunOptions { duration, control: args.control.clone() };
+    let options = RunOptions { duration, control: args.control.clone(), report: args.report.clone() };
     let mut host = Host::start(config, &options)?;
     host.run(duration);
     let report = host.shutdown();
     summarize(&report);
     if let Some(path) = &args.report {
-        write_report(path, &report)?;
+        report.write(path)?;
     }
     Ok(0)
 }
@@ -116,14 +114,4 @@ fn summarize(report: &Report) {
         }
         eprintln!("{line}");
     }
-}
-
-/// Written to a temporary file first, so a reader never sees half a report.
-fn write_report(path: &Path, report: &Report) -> anyhow::Result<()> {
-    let tmp = path.with_extension("tmp");
-    let mut file = std::fs::File::create(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
-    file.write_all(serde_json::to_string_pretty(report)?.as_bytes())?;
-    file.write_all(b"\n")?;
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
 }

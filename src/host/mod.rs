@@ -12,6 +12,7 @@ pub mod module;
 pub mod placement;
 pub mod pyside;
 pub mod report;
+pub mod signals;
 pub mod state;
 pub mod strict_modes;
 pub mod supervisor;

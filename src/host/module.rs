@@ -158,6 +158,32 @@ impl Slot {
     /// recorded in the slot; nothing here fails the host.
     pub(crate) fn load(self: &Arc<Self>, shared: &Arc<Shared>) {
         let _ops = self.ops();
+        self.load_locked(shared);
+    }
+
+    /// Marks an enabled module as waiting for its turn at startup.
+    pub(crate) fn mark_pending(&self) {
+        let mut st = self.state();
+        if st.status == State::Disabled {
+            st.status = State::Pending;
+        }
+    }
+
+    /// Loads the module if it is still waiting for its turn (a control
+    /// request may have enabled or disabled it meanwhile).
+    pub(crate) fn load_pending(self: &Arc<Self>, shared: &Arc<Shared>) {
+        let _ops = self.ops();
+        if self.state().status == State::Pending {
+            self.load_locked(shared);
+        }
+    }
+
+    fn load_locked(self: &Arc<Self>, shared: &Arc<Shared>) {
+        // Once the host is stopping nothing new is loaded: shutdown unloads
+        // each module once, and a load after that would outlive it.
+        if shared.stopping() {
+            return;
+        }
         let generation = {
             let mut st = self.state();
             if matches!(st.status, State::Running | State::Loading) {

@@ -26,7 +26,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::child::ChildSpec;
+use crate::child::{ChildError, ChildSpec};
 use crate::python::{InitConfig, Isolation, PyException, Python};
 
 use super::pyside;
@@ -72,6 +72,10 @@ pub fn probe(request: &ProbeRequest, timeout: Duration, cancelled: impl Fn() -> 
         .and_then(|spec| spec.cancel_when(cancelled).run_json::<_, ProbeResult>(request));
     match answer {
         Ok((result, _)) => result,
+        Err(why @ ChildError::Cancelled { .. }) => {
+            tracing::info!("{why}");
+            ProbeResult::default()
+        }
         Err(why) => {
             tracing::warn!(
                 "the placement probe failed ({why}); modules refusing sub-interpreters will fall back to main at load time"

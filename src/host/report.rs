@@ -1,5 +1,10 @@
 //! The JSON shape of `--report FILE` and `pyhost ctl status`.
 
+use std::io::Write;
+use std::path::Path;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
 use crate::python::{BUILD, Isolation};
@@ -7,6 +12,9 @@ use crate::python::{BUILD, Isolation};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum State {
+    /// Enabled, waiting for its turn: the host is still probing or loading
+    /// the modules before it (or stopped before it got there).
+    Pending,
     Loading,
     Running,
     /// Loaded and shut down cleanly (or serve() returned on its own).
@@ -57,4 +65,32 @@ pub struct Report {
     /// made that unsafe). Absent while running.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub finalized: Option<bool>,
+    /// Set when a second signal made the host exit without waiting for its
+    /// modules: which signal. The states are those known at that moment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forced_exit: Option<String>,
+}
+
+impl Report {
+    /// Written to a temporary file beside `path` first, so a reader never sees
+    /// half a report; the temporary name is unique, so two writers (a forced
+    /// exit racing the normal one) never mix theirs.
+    pub fn write(&self, path: &Path) -> anyhow::Result<()> {
+        static WRITES: AtomicU32 = AtomicU32::new(0);
+        let unique = format!("tmp.{}.{}", std::process::id(), WRITES.fetch_add(1, Ordering::Relaxed));
+        let tmp = path.with_extension(unique);
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+            .with_context(|| format!("cannot write {}", tmp.display()))?;
+        let written = file
+            .write_all(serde_json::to_string_pretty(self)?.as_bytes())
+            .and_then(|()| file.write_all(b"\n"))
+            .and_then(|()| std::fs::rename(&tmp, path));
+        if written.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        written.with_context(|| format!("cannot write {}", path.display()))
+    }
 }

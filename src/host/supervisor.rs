@@ -3,10 +3,10 @@
 //! signal, `--for` or `pyhost ctl stop`, and shuts down without aborting.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -23,6 +23,7 @@ use super::discovery::discover;
 use super::module::Slot;
 use super::placement::{self, ProbeRequest};
 use super::report::{InterpreterReport, Report, State};
+use super::signals;
 use super::state::StateStore;
 use super::strict_modes;
 
@@ -46,9 +47,23 @@ pub struct Shared {
     placements: Mutex<BTreeMap<String, String>>,
     pub events: Sender<HostEvent>,
     ticks: AtomicU64,
+    /// Set by a signal, `ctl stop`, --for, or the start of shutdown: the
+    /// host is on its way out, and loads nothing more.
+    stop: Arc<AtomicBool>,
 }
 
 impl Shared {
+    pub fn stopping(&self) -> bool {
+        self.stop.load(Ordering::Acquire)
+    }
+
+    /// Asks the host to stop (the supervisor, startup and the probe look).
+    pub fn request_stop(&self, why: &str) {
+        if !self.stop.swap(true, Ordering::AcqRel) {
+            tracing::info!("stopping {why}");
+        }
+    }
+
     pub fn slot(&self, name: &str) -> Arc<Slot> {
         Arc::clone(&self.slots[name])
     }
@@ -83,6 +98,7 @@ impl Shared {
             interpreter: InterpreterReport::current(),
             modules: self.slots.values().map(|s| s.report()).collect(),
             finalized: None,
+            forced_exit: None,
         }
     }
 
@@ -122,7 +138,7 @@ impl Shared {
         if !self.config.probe {
             return;
         }
-        let mut by_isolation: BTreeMap<&'static str, (Isolation, Vec<(String, PathBuf)>)> = BTreeMap::new();
+        let mut by_isolation: BTreeMap<&'static str, (Isolation, Vec<ProbeRequestModule>)> = BTreeMap::new();
         for name in names {
             let isolation = self.wanted_isolation(name);
             if isolation != Isolation::Main {
@@ -132,7 +148,9 @@ impl Shared {
         }
         for (_, (isolation, modules)) in by_isolation {
             let request = ProbeRequest { isolation, site_dirs: self.site_dirs.clone(), modules };
-            let result = placement::probe(&request, placement::DEFAULT_PROBE_TIMEOUT, || false);
+            let stop = Arc::clone(&self.stop);
+            let result =
+                placement::probe(&request, placement::DEFAULT_PROBE_TIMEOUT, move || stop.load(Ordering::Acquire));
             let mut placements = self.placements.lock().unwrap_or_else(|p| p.into_inner());
             for (name, reason) in result.main_only {
                 tracing::info!("[{name}] placed in the main interpreter: {reason}");
@@ -142,11 +160,16 @@ impl Shared {
     }
 }
 
+/// (name, module.py) of a module the probe imports.
+type ProbeRequestModule = (String, PathBuf);
+
 /// Settings of one `pyhost run` beyond the config file.
 #[derive(Debug, Default)]
 pub struct RunOptions {
     pub duration: Option<Duration>,
     pub control: Option<PathBuf>,
+    /// Where a forced exit (a second signal) writes the report.
+    pub report: Option<PathBuf>,
 }
 
 pub struct Host {
@@ -154,11 +177,16 @@ pub struct Host {
     shared: Arc<Shared>,
     events: Receiver<HostEvent>,
     control: Option<ControlHandle>,
-    stop_signal: Arc<AtomicBool>,
 }
 
 impl Host {
+    /// Starts the host: call it before the process starts any thread (see
+    /// [`signals::watch`]). A signal during the placement probe or the loads
+    /// ends them early, and `run` then returns at once.
     pub fn start(config: HostConfig, options: &RunOptions) -> anyhow::Result<Host> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let for_signals: Arc<OnceLock<Weak<Shared>>> = Arc::default();
+        watch_signals(&stop, &for_signals, options.report.clone())?;
         let modules = discover(&config.module_dirs)?;
         config.check_module_names(modules.keys().map(String::as_str))?;
         let enabled: Vec<(String, PathBuf)> =
@@ -171,10 +199,6 @@ impl Host {
         }
         if let Some(isolation) = config.isolation {
             check_supported(isolation)?;
-        }
-        let stop_signal = Arc::new(AtomicBool::new(false));
-        for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-            signal_hook::flag::register(signal, Arc::clone(&stop_signal)).context("cannot install a signal handler")?;
         }
         let control = match &options.control {
             Some(path) => Some(ControlSocket::bind(path)?),
@@ -193,7 +217,9 @@ impl Host {
             placements: Mutex::new(BTreeMap::new()),
             events: events_tx,
             ticks: AtomicU64::new(0),
+            stop,
         });
+        let _ = for_signals.set(Arc::downgrade(&shared));
         let for_calls = Arc::clone(&shared);
         crate::python::set_handler(move |call| calls::handle(&for_calls, call));
 
@@ -204,12 +230,21 @@ impl Host {
                 shared.slots.keys().cloned().collect::<Vec<_>>().join(", ")
             );
         }
-        shared.probe(&enabled);
         for name in &enabled {
-            shared.slots[name].load(&shared);
+            shared.slots[name].mark_pending();
+        }
+        if !shared.stopping() {
+            shared.probe(&enabled);
+        }
+        for (done, name) in enabled.iter().enumerate() {
+            if shared.stopping() {
+                tracing::info!("{} module(s) not loaded: the host is stopping", enabled.len() - done);
+                break;
+            }
+            shared.slots[name].load_pending(&shared);
         }
         let control = control.map(|server| server.serve(Arc::clone(&shared)));
-        Ok(Host { python, shared, events, control, stop_signal })
+        Ok(Host { python, shared, events, control })
     }
 
     pub fn shared(&self) -> &Arc<Shared> {
@@ -222,13 +257,12 @@ impl Host {
         let tick_every = self.shared.config.tick_interval;
         let mut next_tick = deadline::after(tick_every);
         loop {
-            if self.stop_signal.load(Ordering::Relaxed) {
-                tracing::info!("stopping on a signal");
+            if self.shared.stopping() {
                 return;
             }
             let now = Instant::now();
             if deadline.is_some_and(|d| now >= d) {
-                tracing::info!("stopping: --for expired");
+                self.shared.request_stop("(--for expired)");
                 return;
             }
             if !tick_every.is_zero() && now >= next_tick {
@@ -240,7 +274,7 @@ impl Host {
             match self.events.recv_timeout(Duration::from_millis(50)) {
                 Ok(HostEvent::Failed(name)) => self.after_failure(&name),
                 Ok(HostEvent::Stop) => {
-                    tracing::info!("stopping on request");
+                    self.shared.request_stop("on request");
                     return;
                 }
                 Err(RecvTimeoutError::Timeout) => {}
@@ -290,6 +324,7 @@ impl Host {
     /// finalizes Python when that is safe. Returns the final report.
     pub fn shutdown(self) -> Report {
         let Host { python, shared, control, .. } = self;
+        shared.request_stop("(shutting down)");
         if let Some(control) = control {
             control.stop();
         }
@@ -305,4 +340,49 @@ impl Host {
         }
         report
     }
+}
+
+/// The first SIGINT, SIGTERM or SIGHUP stops the host; a second one, when
+/// stopping is stuck (a shutdown() that never returns, an import that
+/// hangs), writes the report as things stand and exits at once.
+fn watch_signals(
+    stop: &Arc<AtomicBool>,
+    shared: &Arc<OnceLock<Weak<Shared>>>,
+    report: Option<PathBuf>,
+) -> anyhow::Result<()> {
+    let (stop, shared) = (Arc::clone(stop), Arc::clone(shared));
+    signals::watch(
+        move |signal| {
+            let name = crate::child::signal_name(signal);
+            tracing::info!("{name}: stopping (send it again to exit at once, without waiting for the modules)");
+            stop.store(true, Ordering::Release);
+        },
+        move |signal| {
+            let shared = shared.get().and_then(Weak::upgrade);
+            forced_exit(shared.as_deref(), report.as_deref(), &crate::child::signal_name(signal))
+        },
+    )
+    .context("cannot take SIGINT, SIGTERM and SIGHUP for the host")
+}
+
+fn forced_exit(shared: Option<&Shared>, report_path: Option<&Path>, signal: &str) -> ! {
+    tracing::warn!("{signal} again: exiting now, without waiting for the modules");
+    let mut report = match shared {
+        Some(shared) => shared.report(),
+        None => Report {
+            interpreter: InterpreterReport::current(),
+            modules: Vec::new(),
+            finalized: None,
+            forced_exit: None,
+        },
+    };
+    report.finalized = Some(false);
+    report.forced_exit = Some(format!("a second signal ({signal}) while stopping"));
+    if let Some(path) = report_path {
+        match report.write(path) {
+            Ok(()) => tracing::info!("report written to {}", path.display()),
+            Err(error) => tracing::error!("{error:#}"),
+        }
+    }
+    signals::exit_now(0)
 }

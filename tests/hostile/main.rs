@@ -7,4 +7,5 @@
 mod common;
 mod config;
 mod harness;
+mod signals;
 mod smoke;

@@ -1,9 +1,11 @@
 //! `pyhost ctl`: work on a running host through its control socket.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use crate::host::Report;
-use crate::host::control::{Request, send};
+use crate::host::config::seconds;
+use crate::host::control::{Request, call};
 
 use super::print_stdout;
 
@@ -16,6 +18,11 @@ pub struct Args {
     /// Print the host's answer as JSON.
     #[arg(long, global = true)]
     json: bool,
+
+    /// Seconds to wait for the answer [default: 30, plus the host's
+    /// shutdown_timeout for enable, disable and restart].
+    #[arg(long, global = true, value_name = "SECONDS")]
+    timeout: Option<f64>,
 
     #[command(subcommand)]
     command: Command,
@@ -60,8 +67,12 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         Command::Set { key, value } => Request::Set { key, value: json_arg(&value, "the value")? },
         Command::Stop => Request::Stop,
     };
+    let timeout = args.timeout.map(|s| seconds(s, "--timeout")).transpose()?;
+    if timeout == Some(Duration::ZERO) {
+        anyhow::bail!("--timeout must be more than 0 seconds");
+    }
     let is_status = matches!(request, Request::Status);
-    let response = send(&args.socket, &request)?;
+    let response = call(&args.socket, &request, timeout)?;
     if !response.ok {
         eprintln!("pyhost: error: {}", response.error.unwrap_or_else(|| "the host refused".into()));
         return Ok(1);

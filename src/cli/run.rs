@@ -42,7 +42,8 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     report: Option<PathBuf>,
 
-    /// Listen for `pyhost ctl` on this Unix socket.
+    /// Listen for `pyhost ctl` on this Unix socket (mode 0600; only this user and
+    /// root may use it). A stale socket there is replaced; anything else is refused.
     #[arg(long, value_name = "SOCKET")]
     control: Option<PathBuf>,
 

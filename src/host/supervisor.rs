@@ -64,6 +64,34 @@ impl Shared {
         }
     }
 
+    /// How long an enable, disable or restart may take: unloading waits up
+    /// to shutdown_timeout for serve() and notify() to return.
+    pub fn module_request_bound(&self) -> Duration {
+        self.config.shutdown_timeout
+    }
+
+    /// A module a control request may change: one that exists, while the
+    /// host is not stopping.
+    fn changeable(&self, name: &str) -> anyhow::Result<&Arc<Slot>> {
+        let slot = self.slots.get(name).with_context(|| format!("there is no module `{name}`"))?;
+        if self.stopping() {
+            anyhow::bail!("the host is stopping; `{name}` is left as it is");
+        }
+        Ok(slot)
+    }
+
+    /// Disable and restart act on a loaded module: a load under way cannot
+    /// be interrupted, so they are refused until it is over.
+    fn not_loading(&self, slot: &Slot) -> anyhow::Result<()> {
+        if slot.report().state == State::Loading {
+            anyhow::bail!(
+                "`{}` is still loading; try again once `pyhost ctl SOCKET status` shows it running or failed",
+                slot.name
+            );
+        }
+        Ok(())
+    }
+
     pub fn slot(&self, name: &str) -> Arc<Slot> {
         Arc::clone(&self.slots[name])
     }
@@ -103,7 +131,8 @@ impl Shared {
     }
 
     pub fn disable(self: &Arc<Self>, name: &str) -> anyhow::Result<()> {
-        let slot = self.slots.get(name).with_context(|| format!("there is no module `{name}`"))?;
+        let slot = self.changeable(name)?;
+        self.not_loading(slot)?;
         slot.unload(self, State::Disabled);
         Ok(())
     }
@@ -111,7 +140,8 @@ impl Shared {
     /// A fresh start for one module: unload it (whatever its state), then
     /// load it again in a new interpreter.
     pub fn restart(self: &Arc<Self>, name: &str) -> anyhow::Result<()> {
-        let slot = self.slots.get(name).with_context(|| format!("there is no module `{name}`"))?;
+        let slot = self.changeable(name)?;
+        self.not_loading(slot)?;
         slot.unload(self, State::Stopped);
         {
             let mut st = slot.state();
@@ -123,7 +153,7 @@ impl Shared {
 
     /// Loads a module after a control request, probing its placement first.
     pub fn enable(self: &Arc<Self>, name: &str) -> anyhow::Result<()> {
-        let slot = self.slots.get(name).with_context(|| format!("there is no module `{name}`"))?;
+        let slot = self.changeable(name)?;
         if !matches!(slot.report().state, State::Running | State::Loading) {
             // Enabled modules were checked at start; this one may not have been.
             let paths = strict_modes::module_paths(&[(name.to_string(), slot.path.clone())]);
@@ -181,7 +211,8 @@ pub struct Host {
 
 impl Host {
     /// Starts the host: call it before the process starts any thread (see
-    /// [`signals::watch`]). A signal during the placement probe or the loads
+    /// [`signals::watch`]). The control socket answers from before the
+    /// placement probe; a signal or `ctl stop` during the probe or the loads
     /// ends them early, and `run` then returns at once.
     pub fn start(config: HostConfig, options: &RunOptions) -> anyhow::Result<Host> {
         let stop = Arc::new(AtomicBool::new(false));
@@ -200,10 +231,7 @@ impl Host {
         if let Some(isolation) = config.isolation {
             check_supported(isolation)?;
         }
-        let control = match &options.control {
-            Some(path) => Some(ControlSocket::bind(path)?),
-            None => None,
-        };
+        let control = options.control.as_deref().map(ControlSocket::bind).transpose()?;
         let python = Python::initialize(&InitConfig::default())?;
         let (events_tx, events) = mpsc::channel();
         let site_dirs = config.python_path.clone();
@@ -233,6 +261,9 @@ impl Host {
         for name in &enabled {
             shared.slots[name].mark_pending();
         }
+        // Up before the probe and the loads, which can take long, so `ctl
+        // status` answers meanwhile (`pending`, `loading`).
+        let control = control.map(|server| server.serve(Arc::clone(&shared)));
         if !shared.stopping() {
             shared.probe(&enabled);
         }
@@ -243,7 +274,6 @@ impl Host {
             }
             shared.slots[name].load_pending(&shared);
         }
-        let control = control.map(|server| server.serve(Arc::clone(&shared)));
         Ok(Host { python, shared, events, control })
     }
 
@@ -322,12 +352,11 @@ impl Host {
 
     /// Stops every module, ends every interpreter that can be ended, and
     /// finalizes Python when that is safe. Returns the final report.
+    /// The control socket keeps answering meanwhile (`status` shows which
+    /// module is slow to stop); requests that would change a module are refused.
     pub fn shutdown(self) -> Report {
         let Host { python, shared, control, .. } = self;
         shared.request_stop("(shutting down)");
-        if let Some(control) = control {
-            control.stop();
-        }
         for slot in shared.slots.values() {
             slot.unload(&shared, State::Stopped);
         }
@@ -337,6 +366,9 @@ impl Host {
         report.finalized = Some(teardown.as_ref().is_ok_and(|t| t.finalized));
         if let Err(error) = teardown {
             tracing::warn!("Python was not finalized: {error}");
+        }
+        if let Some(control) = control {
+            control.stop();
         }
         report
     }

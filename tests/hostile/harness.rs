@@ -100,9 +100,15 @@ impl Setup {
 
     /// Starts `pyhost run` with the control socket and report, plus `args`.
     pub fn start(self, args: &[&str]) -> Host {
+        self.start_with(args, |_| {})
+    }
+
+    /// Like `start`, letting `adjust` change the command first (e.g. a pre_exec umask).
+    pub fn start_with(self, args: &[&str], adjust: impl FnOnce(&mut std::process::Command)) -> Host {
         let config = self.write_config();
         let mut command = pyhost(["run", "--config"]);
         command.arg(&config).arg("--control").arg(&self.socket).arg("--report").arg(&self.report).args(args);
+        adjust(&mut command);
         let running = common::spawn(command);
         Host { setup: self, running: Some(running) }
     }
@@ -195,6 +201,12 @@ impl Host {
             .unwrap_or_else(|e| panic!("no report at {} ({e}):\n{finished}", self.setup.report.display()));
         let report = serde_json::from_str(&text).unwrap();
         (finished, report)
+    }
+
+    /// Waits for the host to exit, without expecting a report (a host that
+    /// refused to start, say).
+    pub fn finish(mut self) -> Finished {
+        self.running.take().unwrap().wait()
     }
 
     /// Stops the host with `ctl stop` and waits for it.

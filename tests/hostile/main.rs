@@ -6,6 +6,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 mod config;
+mod control;
 mod harness;
 mod signals;
 mod smoke;

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 
+use crate::matrix::manifest::State;
 use crate::matrix::render::{self, Format};
 use crate::matrix::{self, Options};
 
@@ -49,6 +50,11 @@ pub struct Args {
     /// Seconds a cell may take before it is a hang (a manifest may set its own).
     #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
     timeout: f64,
+
+    /// The modules are a copy that `pyhost port fix` rewrote: judge each cell by
+    /// the manifest's [ported.expect] (else its [expect]).
+    #[arg(long)]
+    ported: bool,
 
     /// The pyhost source tree to build. Default: the one this binary was built from.
     #[arg(long, value_name = "DIR")]
@@ -125,6 +131,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         timeout: crate::host::config::seconds(args.timeout, "--timeout")?,
         source,
         progress: true,
+        state: if args.ported { State::Ported } else { State::Original },
     };
     let result = matrix::run(&options)?;
     emit(&result, &args.output)?;

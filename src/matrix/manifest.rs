@@ -14,6 +14,16 @@
 //! ```
 //! Expectation keys are "2.7"-style versions, a major version ("3"), or
 //! "default"; the most specific one wins.
+//!
+//! A legacy module may also say what to expect once `pyhost port fix` has
+//! rewritten it, with the same keys; `pyhost port verify` and `pyhost matrix
+//! --ported` judge the rewritten copy by it (a module without it is expected
+//! to do after the port what it did before):
+//!
+//! ```toml
+//! [ported.expect]
+//! default = { outcome = "pass" }
+//! ```
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -33,6 +43,23 @@ pub struct Manifest {
     pub expect: BTreeMap<String, Expectation>,
     #[serde(default)]
     pub run: RunSettings,
+    /// What to expect after `pyhost port fix`.
+    pub ported: Option<Ported>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Ported {
+    #[serde(default)]
+    pub expect: BTreeMap<String, Expectation>,
+}
+
+/// Which state of a module a cell ran: as written, or as `pyhost port fix` left it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum State {
+    #[default]
+    Original,
+    Ported,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -74,7 +101,9 @@ impl Manifest {
         if let Some(timeout) = manifest.run.timeout {
             crate::host::config::seconds(timeout, "[run] timeout")?;
         }
-        for (key, expectation) in &manifest.expect {
+        let ported =
+            manifest.ported.iter().flat_map(|p| p.expect.iter().map(|(k, e)| (format!("ported.expect.{k}"), e)));
+        for (key, expectation) in manifest.expect.iter().map(|(k, e)| (k.clone(), e)).chain(ported) {
             if expectation.outcome.is_expectable()
                 && expectation.outcome != Outcome::Pass
                 && expectation.reason.is_none()
@@ -98,12 +127,29 @@ impl Manifest {
 
     /// The expectation for an interpreter "major.minor": exact, major, default, pass.
     pub fn expectation(&self, version: &str) -> Expectation {
-        let major = version.split('.').next().unwrap_or_default();
-        [version, major, "default"]
-            .iter()
-            .find_map(|key| self.expect.get(*key).cloned())
-            .unwrap_or(Expectation { outcome: Outcome::Pass, reason: None })
+        most_specific(&self.expect, version).unwrap_or(Expectation { outcome: Outcome::Pass, reason: None })
     }
+
+    /// The expectation for a state of the module: after the port, the most
+    /// specific key of [ported.expect], else what [expect] says.
+    pub fn expectation_in(&self, state: State, version: &str) -> Expectation {
+        match (state, &self.ported) {
+            (State::Ported, Some(ported)) => {
+                most_specific(&ported.expect, version).unwrap_or_else(|| self.expectation(version))
+            }
+            _ => self.expectation(version),
+        }
+    }
+
+    /// Whether the manifest declares what to expect after the port.
+    pub fn declares_ported(&self) -> bool {
+        self.ported.as_ref().is_some_and(|p| !p.expect.is_empty())
+    }
+}
+
+fn most_specific(table: &BTreeMap<String, Expectation>, version: &str) -> Option<Expectation> {
+    let major = version.split('.').next().unwrap_or_default();
+    [version, major, "default"].iter().find_map(|key| table.get(*key).cloned())
 }
 
 #[cfg(test)]
@@ -128,6 +174,27 @@ mod tests {
     }
 
     #[test]
+    fn ported_expectations_fall_back_to_the_original_ones() {
+        let manifest: Manifest = toml::from_str(
+            r#"
+            [expect]
+            default = { outcome = "pass" }
+            "3" = { outcome = "unloadable", reason = "print statement" }
+            [ported.expect]
+            "3.13" = { outcome = "fail", reason = "a decision" }
+            "#,
+        )
+        .unwrap();
+        assert!(manifest.declares_ported());
+        assert_eq!(manifest.expectation_in(State::Original, "3.13").outcome, Outcome::Unloadable);
+        assert_eq!(manifest.expectation_in(State::Ported, "3.13").outcome, Outcome::Fail);
+        // No ported key for 3.9 or 2.7: what [expect] says.
+        assert_eq!(manifest.expectation_in(State::Ported, "3.9").outcome, Outcome::Unloadable);
+        assert_eq!(manifest.expectation_in(State::Ported, "2.7").outcome, Outcome::Pass);
+        assert!(!Manifest::default().declares_ported());
+    }
+
+    #[test]
     fn a_reason_is_required() {
         let dir = tempfile::tempdir().unwrap();
         let module = dir.path().join("module.py");
@@ -137,6 +204,9 @@ mod tests {
         std::fs::write(dir.path().join("manifest.toml"), "[expect]\n\"3\" = { outcome = \"xpass\", reason = \"r\" }\n")
             .unwrap();
         assert!(format!("{:#}", Manifest::for_module(&module).unwrap_err()).contains("can only expect"));
+        std::fs::write(dir.path().join("manifest.toml"), "[ported.expect]\n\"3\" = { outcome = \"fail\" }\n").unwrap();
+        let error = format!("{:#}", Manifest::for_module(&module).unwrap_err());
+        assert!(error.contains("\"ported.expect.3\"") && error.contains("needs a reason"), "{error}");
     }
 
     /// A negative, NaN or huge `[run] timeout` made the matrix panic in

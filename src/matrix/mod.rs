@@ -15,15 +15,16 @@ pub mod selftest;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
-use self::manifest::{Expectation, Manifest};
+use self::manifest::{Expectation, Manifest, State};
 use self::outcome::{Outcome, judge};
-use self::selftest::{CellSpec, run_cell};
+use self::selftest::{CellSpec, run_cell_until};
 
 /// A column: one interpreter, and how building against it went.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -82,6 +83,8 @@ pub struct Options {
     pub timeout: Duration,
     pub source: PathBuf,
     pub progress: bool,
+    /// Judge the cells by the manifests' [ported.expect] (a ported copy).
+    pub state: State,
 }
 
 /// A module as the matrix sees it.
@@ -198,6 +201,124 @@ fn columns(pythons: &[String]) -> Vec<(Column, Option<PathBuf>)> {
         .collect()
 }
 
+/// An interpreter ready for cells: its column, and the pyhost built against
+/// it, or the outcome (and why) every one of its cells gets instead.
+pub struct Prepared {
+    pub column: Column,
+    pub binary: Result<PathBuf, (Outcome, String)>,
+}
+
+/// Builds pyhost against each interpreter: those named (a path, a command
+/// or a version such as 3.11), or every one doctor finds.
+pub fn prepare(pythons: &[String], source: &Path, progress: &render::Progress) -> Vec<Prepared> {
+    columns(pythons)
+        .into_iter()
+        .map(|(mut column, python)| {
+            let binary = match python {
+                None => Err((Outcome::SkippedMissing, column.problem.clone().unwrap_or_else(|| "not found".into()))),
+                Some(python) => {
+                    let step = progress.step(&format!(
+                        "building pyhost against Python {} ({})",
+                        column.label,
+                        python.display()
+                    ));
+                    let built = builds::build(source, &python, &column.label);
+                    step.finish();
+                    column.build_seconds = built.seconds;
+                    built.binary.map_err(|error| {
+                        column.problem = Some(error.clone());
+                        (Outcome::BuildError, error)
+                    })
+                }
+            };
+            Prepared { column, binary }
+        })
+        .collect()
+}
+
+/// This very binary as the only column, nothing built: what `pyhost
+/// selftest` runs under, and all an installed pyhost without its source has.
+pub fn this_build() -> Prepared {
+    let build = crate::python::BUILD;
+    let column = Column {
+        label: build.minor_version(),
+        version: Some(build.version.to_string()),
+        executable: Some(build.executable.to_string()),
+        problem: None,
+        build_seconds: 0.0,
+    };
+    let binary = std::env::current_exe().map_err(|e| (Outcome::BuildError, format!("cannot find this binary: {e}")));
+    Prepared { column, binary }
+}
+
+/// One cell to run: a module under a binary.
+pub struct Job<'a> {
+    pub label: String,
+    pub binary: PathBuf,
+    pub module: &'a Module,
+    pub timeout: Duration,
+    /// The caller's mark (which state of the module this is, say).
+    pub tag: usize,
+}
+
+impl<'a> Job<'a> {
+    pub fn new(label: &str, binary: &Path, module: &'a Module, default_timeout: Duration, tag: usize) -> Job<'a> {
+        Job {
+            label: label.to_string(),
+            binary: binary.to_path_buf(),
+            module,
+            timeout: cell_timeout(module, default_timeout),
+            tag,
+        }
+    }
+}
+
+/// Runs the cells, `jobs` at once, each in a child process; a set `cancel`
+/// ends the running children and leaves the rest unrun. Results come in
+/// the order the cells finished.
+pub fn run_jobs<'a>(
+    work: Vec<Job<'a>>,
+    jobs: usize,
+    bar: &render::Bar,
+    cancel: Option<&Arc<AtomicBool>>,
+) -> Vec<(Job<'a>, selftest::CellResult)> {
+    let queue = Mutex::new(VecDeque::from(work));
+    let done = Mutex::new(Vec::new());
+    let cancelled = || cancel.is_some_and(|c| c.load(Ordering::SeqCst));
+    std::thread::scope(|s| {
+        for _ in 0..jobs.max(1) {
+            s.spawn(|| {
+                loop {
+                    if cancelled() {
+                        return;
+                    }
+                    let Some(job) = queue.lock().unwrap().pop_front() else { return };
+                    let python_path = fixture_site(&job.label).into_iter().collect();
+                    let spec = cell_spec(job.module, python_path);
+                    let result = run_cell_until(&job.binary, &spec, job.timeout, cancel.cloned());
+                    done.lock().unwrap().push((job, result));
+                    bar.inc();
+                }
+            });
+        }
+    });
+    done.into_inner().unwrap()
+}
+
+/// A judged cell.
+pub fn judged_cell(
+    module: &Module,
+    label: &str,
+    state: State,
+    outcome: Outcome,
+    detail: Option<String>,
+    seconds: f64,
+) -> Cell {
+    let expectation = module.manifest.expectation_in(state, label);
+    let (outcome, expected) = judge(outcome, &expectation);
+    Cell { module: module.id.clone(), interpreter: label.to_string(), outcome, expected, expectation, detail, seconds }
+}
+
 /// Builds and runs the grid.
 pub fn run(options: &Options) -> anyhow::Result<MatrixResult> {
     let modules = modules(&options.module_dirs)?;
@@ -210,82 +331,25 @@ pub fn run(options: &Options) -> anyhow::Result<MatrixResult> {
         ..MatrixResult::default()
     };
     let progress = render::Progress::new(options.progress);
-    let mut work = VecDeque::new();
-    for (mut column, python) in columns(&options.pythons) {
-        let wanted: Vec<&Module> = modules.iter().filter(|m| in_shard(options.shard, &column.label, &m.id)).collect();
-        let failed = |outcome: Outcome, detail: &str, result: &mut MatrixResult| {
-            for module in &wanted {
-                let expectation = module.manifest.expectation(&column.label);
-                let (outcome, expected) = judge(outcome, &expectation);
-                result.cells.push(Cell {
-                    module: module.id.clone(),
-                    interpreter: column.label.clone(),
-                    outcome,
-                    expected,
-                    expectation,
-                    detail: Some(detail.to_string()),
-                    seconds: 0.0,
-                });
-            }
-        };
-        match python {
-            _ if wanted.is_empty() => {}
-            None => {
-                let problem = column.problem.clone().unwrap_or_else(|| "not found".into());
-                failed(Outcome::SkippedMissing, &problem, &mut result);
-            }
-            Some(python) => {
-                let step =
-                    progress.step(&format!("building pyhost against Python {} ({})", column.label, python.display()));
-                let built = builds::build(&options.source, &python, &column.label);
-                step.finish();
-                column.build_seconds = built.seconds;
-                match built.binary {
-                    Ok(binary) => {
-                        let python_path = fixture_site(&column.label).into_iter().collect::<Vec<_>>();
-                        for module in wanted {
-                            work.push_back((column.label.clone(), binary.clone(), module, python_path.clone()));
-                        }
-                    }
-                    Err(error) => {
-                        column.problem = Some(error.clone());
-                        failed(Outcome::BuildError, &error, &mut result);
-                    }
+    let mut work = Vec::new();
+    for prepared in prepare(&options.pythons, &options.source, &progress) {
+        let label = &prepared.column.label;
+        let wanted = modules.iter().filter(|m| in_shard(options.shard, label, &m.id));
+        for module in wanted {
+            match &prepared.binary {
+                Ok(binary) => work.push(Job::new(label, binary, module, options.timeout, 0)),
+                Err((outcome, detail)) => {
+                    result.cells.push(judged_cell(module, label, options.state, *outcome, Some(detail.clone()), 0.0))
                 }
             }
         }
-        result.interpreters.push(column);
+        result.interpreters.push(prepared.column);
     }
     let bar = progress.bar(work.len(), "running self-tests");
-    let queue = Mutex::new(work);
-    let cells = Mutex::new(Vec::new());
-    std::thread::scope(|s| {
-        for _ in 0..options.jobs.max(1) {
-            s.spawn(|| {
-                loop {
-                    let Some((label, binary, module, python_path)) = queue.lock().unwrap().pop_front() else {
-                        return;
-                    };
-                    let outcome =
-                        run_cell(&binary, &cell_spec(module, python_path), cell_timeout(module, options.timeout));
-                    let expectation = module.manifest.expectation(&label);
-                    let (judged, expected) = judge(outcome.outcome, &expectation);
-                    cells.lock().unwrap().push(Cell {
-                        module: module.id.clone(),
-                        interpreter: label,
-                        outcome: judged,
-                        expected,
-                        expectation,
-                        detail: outcome.detail,
-                        seconds: outcome.seconds,
-                    });
-                    bar.inc();
-                }
-            });
-        }
-    });
+    for (job, cell) in run_jobs(work, options.jobs, &bar, None) {
+        result.cells.push(judged_cell(job.module, &job.label, options.state, cell.outcome, cell.detail, cell.seconds));
+    }
     bar.finish();
-    result.cells.extend(cells.into_inner().unwrap());
     sort_cells(&mut result);
     Ok(result)
 }

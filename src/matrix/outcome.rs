@@ -48,6 +48,55 @@ impl Outcome {
     pub fn is_expectable(self) -> bool {
         matches!(self, Outcome::Pass | Outcome::Fail | Outcome::Unloadable | Outcome::Crash | Outcome::Hang)
     }
+
+    /// What actually happened, whatever the manifest said: `xfail` is a
+    /// `fail`, `xpass` a `pass`.
+    pub fn raw(self) -> Outcome {
+        match self {
+            Outcome::Xfail => Outcome::Fail,
+            Outcome::Xpass => Outcome::Pass,
+            other => other,
+        }
+    }
+
+    /// How good a result is, the one ordering `pyhost port verify` judges a
+    /// rewrite by (higher is better), on the raw result:
+    ///
+    /// pass > fail > unloadable > crash = hang > build-error = skipped-missing
+    ///
+    /// A module that imports and runs but fails its test is closer to working
+    /// than one that cannot be imported; a crash or a hang can take more than
+    /// its own cell with it, so they rank lowest of the real results. A cell
+    /// with no result at all ranks below every result: a rewrite is never
+    /// called harmless on a cell that could not be measured.
+    pub fn rank(self) -> u8 {
+        match self.raw() {
+            Outcome::Pass => 5,
+            Outcome::Fail => 4,
+            Outcome::Unloadable => 3,
+            Outcome::Crash | Outcome::Hang => 2,
+            Outcome::BuildError | Outcome::SkippedMissing => 1,
+            Outcome::Xfail | Outcome::Xpass => unreachable!("raw() maps them"),
+        }
+    }
+}
+
+/// How a cell changed between two runs (before and after a rewrite).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Change {
+    Better,
+    Same,
+    Worse,
+}
+
+/// Compares two results by [`Outcome::rank`].
+pub fn change(before: Outcome, after: Outcome) -> Change {
+    match after.rank().cmp(&before.rank()) {
+        std::cmp::Ordering::Greater => Change::Better,
+        std::cmp::Ordering::Equal => Change::Same,
+        std::cmp::Ordering::Less => Change::Worse,
+    }
 }
 
 impl fmt::Display for Outcome {
@@ -86,5 +135,23 @@ mod tests {
         assert_eq!(judge(Outcome::Fail, &expect(Outcome::Unloadable)), (Outcome::Fail, false));
         assert_eq!(judge(Outcome::SkippedMissing, &expect(Outcome::Pass)), (Outcome::SkippedMissing, false));
         assert_eq!(judge(Outcome::BuildError, &expect(Outcome::Pass)), (Outcome::BuildError, false));
+    }
+
+    #[test]
+    fn ordering_of_results() {
+        use Outcome::*;
+        assert_eq!(change(Unloadable, Pass), Change::Better);
+        assert_eq!(change(Pass, Fail), Change::Worse);
+        assert_eq!(change(Fail, Unloadable), Change::Worse);
+        assert_eq!(change(Unloadable, Crash), Change::Worse);
+        assert_eq!(change(Crash, Hang), Change::Same);
+        assert_eq!(change(Hang, Fail), Change::Better);
+        // xfail and xpass count as what happened, not as what was declared.
+        assert_eq!(change(Xfail, Fail), Change::Same);
+        assert_eq!(change(Xfail, Xpass), Change::Better);
+        assert_eq!(change(Pass, Xfail), Change::Worse);
+        // No result is never as good as a result.
+        assert_eq!(change(Hang, BuildError), Change::Worse);
+        assert_eq!(change(SkippedMissing, SkippedMissing), Change::Same);
     }
 }

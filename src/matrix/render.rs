@@ -38,7 +38,7 @@ fn label(cell: Option<&Cell>) -> String {
     }
 }
 
-fn first_line(text: &Option<String>) -> String {
+pub(crate) fn first_line(text: &Option<String>) -> String {
     let text = text.as_deref().unwrap_or_default();
     // A traceback's last line says what happened; other details lead with it.
     let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();

@@ -9,6 +9,8 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -44,6 +46,9 @@ pub struct CellResult {
     pub seconds: f64,
 }
 
+/// The detail of a cell ended by its caller's cancel check.
+pub const INTERRUPTED: &str = "interrupted before it finished";
+
 /// How long a module may take to settle after it starts running, before
 /// self_test: long enough for a serve() that fails at once to fail.
 const SETTLE: Duration = Duration::from_millis(300);
@@ -51,8 +56,23 @@ const SETTLE: Duration = Duration::from_millis(300);
 /// Runs `binary __selftest-one` for `spec` and judges how it ended: a
 /// child killed by a signal crashed, one that outlived its timeout hung.
 pub fn run_cell(binary: &Path, spec: &CellSpec, timeout: Duration) -> CellResult {
+    run_cell_until(binary, spec, timeout, None)
+}
+
+/// [`run_cell`], which also ends the child (an `interrupted` failure) as
+/// soon as `cancel` is set, e.g. by a SIGINT the caller caught.
+pub fn run_cell_until(
+    binary: &Path,
+    spec: &CellSpec,
+    timeout: Duration,
+    cancel: Option<Arc<AtomicBool>>,
+) -> CellResult {
     let started = Instant::now();
-    let answer = ChildSpec::new(binary, timeout).arg("__selftest-one").run_json::<_, CellResult>(spec);
+    let mut child = ChildSpec::new(binary, timeout).arg("__selftest-one");
+    if let Some(cancel) = cancel {
+        child = child.cancel_when(move || cancel.load(Ordering::SeqCst));
+    }
+    let answer = child.run_json::<_, CellResult>(spec);
     let (outcome, detail) = match answer {
         Ok((result, _)) => (result.outcome, result.detail),
         Err(ChildError::TimedOut { after, stderr, .. }) => (
@@ -66,6 +86,7 @@ pub fn run_cell(binary: &Path, spec: &CellSpec, timeout: Duration) -> CellResult
         Err(ChildError::NoAnswer { status, stderr, .. }) => {
             (Outcome::Fail, Some(format!("pyhost exited with {status} and no result:\n{}", last_lines(&stderr, 8))))
         }
+        Err(ChildError::Cancelled { .. }) => (Outcome::Fail, Some(INTERRUPTED.to_string())),
         Err(other) => (Outcome::Fail, Some(other.to_string())),
     };
     CellResult { outcome, detail, seconds: started.elapsed().as_secs_f64() }

@@ -1,7 +1,10 @@
 //! `pyhost port check` and `pyhost port fix`: the command line of src/port.
 
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
+use crate::port::verify::{self, Interpreters, VerifyOptions};
 use crate::port::{self, CheckOptions, FixOptions, Style, Version, render};
 
 use super::print_stdout;
@@ -22,6 +25,7 @@ pub struct Args {
 enum Command {
     Check(CheckArgs),
     Fix(FixArgs),
+    Verify(VerifyArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -103,6 +107,92 @@ struct FixArgs {
     /// Rewrite the files in place instead of printing the diff.
     #[arg(long)]
     write: bool,
+
+    /// With --write: run every module's self_test under every interpreter
+    /// before and after the rewrite (as `pyhost port verify` does), and write
+    /// only the modules none of whose cells got worse. PATHs are then module
+    /// folders or folders of module folders.
+    #[arg(long, requires = "write")]
+    verify: bool,
+
+    #[command(flatten)]
+    cells: CellArgs,
+}
+
+/// Where and how the self-tests run (`pyhost port verify`, `fix --verify`).
+#[derive(Debug, clap::Args)]
+struct CellArgs {
+    /// An interpreter to run the self-tests under (a path, a command or a
+    /// version such as 3.11), as in `pyhost matrix`; repeatable. Default:
+    /// every one `pyhost doctor` finds, each with pyhost built against it in
+    /// target/py<version>.
+    #[arg(long = "python", value_name = "P")]
+    pythons: Vec<String>,
+
+    /// Run the self-tests under this binary's interpreter only; nothing is built.
+    #[arg(long, conflicts_with = "pythons")]
+    this_build: bool,
+
+    /// Cells at once. Default: the number of CPUs.
+    #[arg(long, value_name = "N")]
+    cell_jobs: Option<usize>,
+
+    /// Seconds a self-test may take before it is a hang (a manifest may set its own).
+    #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
+    timeout: f64,
+
+    /// The pyhost source tree to build. Default: the one this binary was built from.
+    #[arg(long, value_name = "DIR")]
+    source: Option<PathBuf>,
+
+    /// The grid's format: text for people, json or markdown.
+    #[arg(long = "format", value_enum, default_value = "text")]
+    grid_format: GridFormat,
+
+    /// Write the grid in that format to FILE (the terminal then gets the text).
+    #[arg(long = "output", value_name = "FILE")]
+    grid_output: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum GridFormat {
+    Text,
+    Json,
+    Markdown,
+}
+
+/// Prove a rewrite: run every module's self_test under every interpreter on
+/// the modules as they are and as `pyhost port fix` would leave them, and
+/// print the before/after grid. Nothing in DIR is changed.
+///
+/// DIR is a module folder (holding module.py) or a folder of module folders,
+/// as for `pyhost matrix --modules`. The rewrite goes to a temporary copy;
+/// each cell runs exactly as in `pyhost matrix` (pyhost built against each
+/// interpreter in target/py<version>, a child process per cell, the module's
+/// manifest.toml). A cell got worse when its raw result ranks lower after:
+/// pass > fail > unloadable > crash = hang (xfail counts as fail, xpass as
+/// pass). The cells after the rewrite are judged by the manifest's
+/// [ported.expect] when it has one.
+///
+/// Exit status: 0 when no cell got worse and every module that declares
+/// [ported.expect] meets it, 1 otherwise, 2 on a usage error or when the
+/// tool cannot run, 130 when interrupted.
+#[derive(Debug, clap::Args)]
+struct VerifyArgs {
+    /// Module folders, or folders of module folders.
+    #[arg(required = true, value_name = "DIR")]
+    dirs: Vec<PathBuf>,
+
+    /// dual: runs on 2.7 and 3.x; py3: Python 3 only.
+    #[arg(long, value_enum, default_value = "dual")]
+    style: StyleArg,
+
+    /// The Python versions the rewrite's findings are judged against (as for fix).
+    #[arg(long, value_delimiter = ',', value_name = "VERSIONS", value_parser = parse_version)]
+    target: Vec<Version>,
+
+    #[command(flatten)]
+    cells: CellArgs,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -122,8 +212,102 @@ fn targets(common: &Common) -> Option<Vec<Version>> {
 pub fn run(args: Args) -> anyhow::Result<i32> {
     match args.command {
         Command::Check(args) => check(args),
-        Command::Fix(args) => fix(args),
+        Command::Fix(args) if args.verify => {
+            let options = verify_options(args.style, targets(&args.common), args.common.jobs, &args.cells)?;
+            verify_and_write(&args.common.paths, &options, &args.cells, true)
+        }
+        Command::Fix(args) => {
+            let c = &args.cells;
+            if !c.pythons.is_empty()
+                || c.this_build
+                || c.cell_jobs.is_some()
+                || c.source.is_some()
+                || c.grid_output.is_some()
+                || c.grid_format != GridFormat::Text
+            {
+                anyhow::bail!("--python, --this-build, --cell-jobs, --source, --format and --output go with --verify");
+            }
+            fix(args)
+        }
+        Command::Verify(args) => {
+            let targets = if args.target.is_empty() { None } else { Some(args.target.clone()) };
+            let options = verify_options(args.style, targets, None, &args.cells)?;
+            verify_and_write(&args.dirs, &options, &args.cells, false)
+        }
     }
+}
+
+fn style(arg: StyleArg) -> Style {
+    match arg {
+        StyleArg::Dual => Style::Dual,
+        StyleArg::Py3 => Style::Py3,
+    }
+}
+
+fn verify_options(
+    style_arg: StyleArg,
+    targets: Option<Vec<Version>>,
+    jobs: Option<usize>,
+    cells: &CellArgs,
+) -> anyhow::Result<VerifyOptions> {
+    let interpreters = if cells.this_build {
+        Interpreters::ThisBuild
+    } else {
+        let source = cells.source.clone().unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+        if !source.join("Cargo.toml").is_file() {
+            anyhow::bail!(
+                "{} is not a pyhost source tree (no Cargo.toml) to build against each interpreter: give one with \
+                 --source DIR, or run the self-tests under this binary only with --this-build",
+                source.display()
+            );
+        }
+        Interpreters::Build { pythons: cells.pythons.clone(), source }
+    };
+    Ok(VerifyOptions {
+        fix: FixOptions { style: style(style_arg), targets, jobs, progress: true },
+        interpreters,
+        jobs: cells.cell_jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)),
+        timeout: crate::host::config::seconds(cells.timeout, "--timeout")?,
+        progress: true,
+    })
+}
+
+/// `pyhost port verify` (write: false) and `pyhost port fix --write --verify`.
+fn verify_and_write(dirs: &[PathBuf], options: &VerifyOptions, cells: &CellArgs, write: bool) -> anyhow::Result<i32> {
+    // From here on SIGINT and SIGTERM only set the flag: the running
+    // self-tests are ended and nothing is written, or, once writing has
+    // begun, the module being written is finished first.
+    let cancel = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(signal, Arc::clone(&cancel))?;
+    }
+    let mut verification = match verify::verify(dirs, options, &cancel) {
+        Err(verify::VerifyError::Interrupted) => {
+            eprintln!("pyhost: interrupted while the self-tests ran: nothing was written");
+            return Ok(130);
+        }
+        other => other?,
+    };
+    let written = if write { Some(verify::write_kept(&mut verification)) } else { None };
+    let result = &verification.result;
+    let was_written = written.as_ref().map(|w| w.is_ok());
+    let color = std::io::IsTerminal::is_terminal(&std::io::stdout());
+    let formatted = match cells.grid_format {
+        GridFormat::Text => verify::render::text(result, was_written, color && cells.grid_output.is_none()),
+        GridFormat::Json => verify::render::json(result),
+        GridFormat::Markdown => verify::render::markdown(result),
+    };
+    match &cells.grid_output {
+        Some(file) => {
+            std::fs::write(file, formatted).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", file.display()))?;
+            print_stdout(&verify::render::text(result, was_written, color))?;
+        }
+        None => print_stdout(&formatted)?,
+    }
+    if let Some(Err(error)) = written {
+        anyhow::bail!("{error}; the modules listed as written were, the others are as they were");
+    }
+    Ok(if result.ok() { 0 } else { 1 })
 }
 
 fn check(args: CheckArgs) -> anyhow::Result<i32> {
@@ -145,11 +329,8 @@ fn check(args: CheckArgs) -> anyhow::Result<i32> {
 }
 
 fn fix(args: FixArgs) -> anyhow::Result<i32> {
-    let style = match args.style {
-        StyleArg::Dual => Style::Dual,
-        StyleArg::Py3 => Style::Py3,
-    };
-    let options = FixOptions { style, targets: targets(&args.common), jobs: args.common.jobs, progress: true };
+    let options =
+        FixOptions { style: style(args.style), targets: targets(&args.common), jobs: args.common.jobs, progress: true };
     let outcome = port::fix(&args.common.paths, &options)?;
     if args.write {
         port::write(&outcome)?;

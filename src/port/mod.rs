@@ -11,6 +11,7 @@ pub mod files;
 pub mod render;
 pub mod rules;
 pub mod tool;
+pub mod verify;
 
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;

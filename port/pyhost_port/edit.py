@@ -54,10 +54,31 @@ def indent_of(lines, lineno):
     return ''
 
 
+def last_leaf(node):
+    while not isinstance(node, pytree.Leaf):
+        if not node.children:
+            return None
+        node = node.children[-1]
+    return node
+
+
 def insert_after(stmt, text):
-    """Inserts the line(s) `text` (indented already, ending with a newline) after the statement `stmt`."""
+    """Inserts the line(s) `text` (indented already, ending with a newline) after the statement `stmt`.
+
+    A compound statement ends with the DEDENT that closes its block, and the
+    tree keeps the indentation of the line that follows in that DEDENT's
+    prefix: it is moved after the inserted lines, where it belongs (left in
+    place, it would indent the inserted lines and take the next statement's
+    indentation away)."""
     parent = stmt.parent
-    parent.insert_child(parent.children.index(stmt) + 1, raw(text))
+    last = last_leaf(stmt)
+    tail = ''
+    if last is not None and last.type == token.DEDENT:
+        cut = last.prefix.rfind('\n') + 1
+        if last.prefix[cut:].strip(' \t') == '':
+            tail = last.prefix[cut:]
+            last.prefix = last.prefix[:cut]
+    parent.insert_child(parent.children.index(stmt) + 1, raw(text + tail))
 
 
 def is_docstring(stmt):

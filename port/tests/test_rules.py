@@ -223,6 +223,17 @@ class Rewrites(unittest.TestCase):
         exec(compile(out, 'x', 'exec'), ns)
         self.assertEqual(ns['f'](None, 'ff'), 255)
 
+    def test_an_alias_after_a_method_keeps_the_next_method_indented(self):
+        # The block of `next` ends with the indentation of the line after it.
+        source = ("class A(object):\n    def next(self):\n        return 1\n    def __nonzero__(self):\n"
+                  "        return False\nx = 1\n")
+        out = self.fixed(source)
+        self.assertEqual(out, "class A(object):\n    def next(self):\n        return 1\n    __next__ = next\n"
+                              "    def __nonzero__(self):\n        return False\n    __bool__ = __nonzero__\nx = 1\n")
+        ns = {}
+        exec(compile(out, 'x', 'exec'), ns)
+        self.assertFalse(ns['A']())
+
     def test_items_only_iterated_stays_and_no_list_is_added(self):
         source = "for k, v in d.items():\n    print(k)\nx = sorted(d.keys())\n"
         self.assertEqual(self.fixed(source), source)

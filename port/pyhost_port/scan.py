@@ -343,6 +343,47 @@ class Scanner(object):
                 comma.replace(raw('as', prefix=' '))
                 node.children[3].prefix = ' '
             self.add('PY2-EXCEPT-COMMA', node, fix=fix)
+        if len(node.children) == 4 and node.children[3].type == token.NAME:
+            self._except_name_after(node, node.children[3])
+
+    def _except_name_after(self, clause, name):
+        """Python 3 ends a handler with `del name`: a read of the name after
+        the handler, before anything binds it again, fails there."""
+        body = clause.next_sibling.next_sibling if clause.next_sibling is not None else None
+        if body is None:
+            return
+        scopes = self.ctx.scopes
+        scope = scopes.scope_of(name)
+        if getattr(self, '_leaves', None) is None:
+            self._leaves = list(self.ctx.tree.leaves())
+            self._leaf_index = {id(leaf): i for i, leaf in enumerate(self._leaves)}
+        end = _last_leaf(body)
+        if end is None or id(end) not in self._leaf_index:
+            return
+        for leaf in self._leaves[self._leaf_index[id(end)] + 1:]:
+            if leaf.type == token.NAME and leaf.value == name.value and scopes.scope_of(leaf) is scope:
+                if _is_plain_store(leaf):
+                    return
+                if is_reference(leaf):
+                    break
+        else:
+            return
+        taken = {n.value for n in self._leaves if n.type == token.NAME}
+        new = name.value + '_'
+        while new in taken:
+            new += '_'
+
+        def fix(e):
+            old = name.value
+            name.value = new
+            if body.type == syms.suite:
+                indent = body.children[1]  # NEWLINE, INDENT, statements...
+                body.insert_child(2, raw('%s = %s\n%s' % (old, new, indent.value)))
+            else:  # except E as name: statement
+                first = edit.first_leaf(body)
+                body.insert_child(0, raw('%s = %s; ' % (old, new), prefix=first.prefix))
+                first.prefix = ''
+        self.add('PY2-EXCEPT-NAME-AFTER', clause, detail='%s is read at line %d' % (name.value, leaf.lineno), fix=fix)
 
     def visit_raise_stmt(self, node):
         children = node.children
@@ -1158,3 +1199,18 @@ def _ur_to_u(value):
             out.append(char)
         i += 1
     return prefix + quote + ''.join(out) + quote
+
+
+def _last_leaf(node):
+    while not isinstance(node, pytree.Leaf):
+        if not node.children:
+            return None
+        node = node.children[-1]
+    return node
+
+
+def _is_plain_store(leaf):
+    """`name = ...` (the name alone on the left): binds it again."""
+    parent = leaf.parent
+    return (parent is not None and parent.type == syms.expr_stmt and parent.children[0] is leaf
+            and len(parent.children) > 1 and parent.children[1].type == token.EQUAL)

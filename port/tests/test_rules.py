@@ -29,6 +29,9 @@ CASES = {
     'PY2-EXCEPT-COMMA': ("try:\n    pass\nexcept ValueError, e:\n    pass\n",
                          "try:\n    pass\nexcept ValueError as e:\n    pass\n",
                          "try:\n    pass\nexcept (ValueError, TypeError):\n    pass\n"),
+    'PY2-EXCEPT-NAME-AFTER': ("try:\n    f()\nexcept KeyError, e:\n    pass\nprint(e)\n",
+                              "try:\n    f()\nexcept KeyError as e:\n    print(e)\n",
+                              "try:\n    f()\nexcept KeyError as e:\n    pass\ne = 1\nprint(e)\n"),
     'PY2-RAISE-COMMA': ("raise KeyError, 'x'\n", "raise KeyError('x')\n", "raise (KeyError, 'x')[0]\n"),
     'PY2-BACKTICKS': ("x = `1`\n", "x = repr(1)\n", "x = '`1`'\n"),
     'PY2-NE-DIAMOND': ("x = 1 <> 2\n", "x = 1 != 2\n", "x = '1 <> 2'\n"),
@@ -233,6 +236,22 @@ class Rewrites(unittest.TestCase):
         ns = {}
         exec(compile(out, 'x', 'exec'), ns)
         self.assertFalse(ns['A']())
+
+    def test_an_exception_read_after_its_handler_is_still_there_on_python_3(self):
+        source = ("def f(g):\n    try:\n        g()\n    except KeyError, e:\n        # why\n        pass\n"
+                  "    try:\n        g()\n    except KeyError as e2: pass\n    return e.args, e2.args\n")
+        out = self.fixed(source)
+        self.assertIn("    except KeyError as e_:\n        # why\n        e = e_\n        pass\n", out)
+        self.assertIn("    except KeyError as e2_: e2 = e2_; pass\n", out)
+        ns = {}
+        exec(compile(out, 'x', 'exec'), ns)
+
+        def raises():
+            raise KeyError('k')
+        self.assertEqual(ns['f'](raises), (('k',), ('k',)))
+        # Used only inside the handler: nothing to do.
+        source = "try:\n    f()\nexcept KeyError as e:\n    print(e)\nprint(1)\n"
+        self.assertEqual(self.fixed(source), source)
 
     def test_items_only_iterated_stays_and_no_list_is_added(self):
         source = "for k, v in d.items():\n    print(k)\nx = sorted(d.keys())\n"

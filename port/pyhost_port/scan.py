@@ -888,6 +888,23 @@ class Scanner(object):
                 self.add('PY2-BYTES-TEXT', trailer, '.%s() of a str: bytes on Python 2, text on Python 3' % name)
         elif name == 'translate' and is_call and len(_call_args(call)) == 2:
             self.add('PY2-BYTES-TEXT', trailer, 'str.translate(table, deletechars) exists for bytes only on Python 3')
+        elif name == 'encode' and is_call and index == 1 and children[0].type == token.NAME \
+                and self._encodes_text_into_str(node, children[0].value):
+            self.add('PY2-BYTES-TEXT', trailer, '%s = %s.encode() under isinstance(%s, unicode): a str on Python 2, '
+                     'bytes, which do not mix with str, on Python 3' % ((children[0].value,) * 3))
+
+    @staticmethod
+    def _encodes_text_into_str(power, name):
+        """`if isinstance(x, unicode): x = x.encode(...)`: 2.x code making sure it holds a byte str."""
+        stmt = power.parent
+        if stmt is None or stmt.type != syms.expr_stmt or len(stmt.children) != 3 or stmt.children[2] is not power \
+                or stmt.children[0].type != token.NAME or stmt.children[0].value != name:
+            return False
+        node = stmt
+        while node is not None and node.type != syms.if_stmt:
+            node = node.parent
+        return node is not None and re.match(r'isinstance\(\s*%s\s*,\s*unicode\s*\)$' % re.escape(name),
+                                             source_text(node.children[1]).strip()) is not None
 
     def _defines_method(self, name, any_args=False):
         """Whether this file defines a method of that name (then calls may be to it)."""

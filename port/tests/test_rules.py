@@ -253,6 +253,12 @@ class Rewrites(unittest.TestCase):
         source = "try:\n    f()\nexcept KeyError as e:\n    print(e)\nprint(1)\n"
         self.assertEqual(self.fixed(source), source)
 
+    def test_text_encoded_into_a_str_is_a_decision(self):
+        source = "if isinstance(host, unicode):\n    host = host.encode('utf-8')\n"
+        self.assertEqual(rules_of(source), ['PY2-BUILTIN-REMOVED', 'PY2-BYTES-TEXT'])
+        self.assertNotIn('PY2-BYTES-TEXT', rules_of("data = text.encode('utf-8')\n"))
+        self.assertNotIn('PY2-BYTES-TEXT', rules_of("if isinstance(h, unicode):\n    x = h.encode('utf-8')\n"))
+
     def test_items_only_iterated_stays_and_no_list_is_added(self):
         source = "for k, v in d.items():\n    print(k)\nx = sorted(d.keys())\n"
         self.assertEqual(self.fixed(source), source)

@@ -431,3 +431,75 @@ pub fn write_kept(verification: &mut Verification) -> Result<(), PortError> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixed(path: &Path, original: &str, rewritten: &str) -> super::super::FixedFile {
+        std::fs::write(path, original).unwrap();
+        super::super::FixedFile {
+            path: path.to_path_buf(),
+            original: original.into(),
+            rewritten: rewritten.into(),
+            diff: Vec::new(),
+            findings: Vec::new(),
+            remaining: Vec::new(),
+            error: None,
+        }
+    }
+
+    fn module(id: &str, folder: &Path, verdict: Verdict) -> ModuleResult {
+        ModuleResult {
+            id: id.into(),
+            description: String::new(),
+            folder: folder.to_path_buf(),
+            changed: Vec::new(),
+            remaining: Vec::new(),
+            verdict,
+            written: false,
+        }
+    }
+
+    /// A module whose second file changed since it was read: the first file,
+    /// already written, is put back, and the rejected module is never touched.
+    #[test]
+    fn a_module_whose_write_fails_midway_is_put_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b, c) = (dir.path().join("a.py"), dir.path().join("b.py"), dir.path().join("c.py"));
+        let files = vec![
+            fixed(&a, "print 'a'\n", "print('a')\n"),
+            fixed(&b, "print 'b'\n", "print('b')\n"),
+            fixed(&c, "print 'c'\n", "print('c')\n"),
+        ];
+        let mut verification = Verification {
+            result: VerifyResult {
+                style: Style::Dual,
+                interpreters: Vec::new(),
+                modules: vec![
+                    module("m/rejected", dir.path(), Verdict::Rejected),
+                    module("m/kept", dir.path(), Verdict::Kept),
+                ],
+                cells: Vec::new(),
+                errors: Vec::new(),
+                unverified: Vec::new(),
+            },
+            fixed: FixOutcome { style: Style::Dual, targets: Vec::new(), files },
+            groups: vec![vec![2], vec![0, 1]],
+        };
+        std::fs::write(&b, "print 'edited meanwhile'\n").unwrap();
+        let error = write_kept(&mut verification).unwrap_err();
+        assert!(matches!(error, PortError::Changed { ref path } if *path == b), "{error}");
+        assert_eq!(std::fs::read_to_string(&a).unwrap(), "print 'a'\n", "put back");
+        assert_eq!(std::fs::read_to_string(&b).unwrap(), "print 'edited meanwhile'\n", "not overwritten");
+        assert_eq!(std::fs::read_to_string(&c).unwrap(), "print 'c'\n", "rejected: never written");
+        assert!(!verification.result.modules[1].written);
+
+        std::fs::write(&b, "print 'b'\n").unwrap();
+        write_kept(&mut verification).unwrap();
+        assert_eq!(std::fs::read_to_string(&a).unwrap(), "print('a')\n");
+        assert_eq!(std::fs::read_to_string(&b).unwrap(), "print('b')\n");
+        assert_eq!(std::fs::read_to_string(&c).unwrap(), "print 'c'\n");
+        assert!(verification.result.modules[1].written && !verification.result.modules[0].written);
+    }
+}

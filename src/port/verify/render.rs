@@ -151,7 +151,7 @@ fn verdicts(result: &VerifyResult, written: Option<bool>) -> String {
     }
     let decisions: Vec<_> = result.modules.iter().flat_map(|m| m.remaining.iter()).collect();
     if !decisions.is_empty() {
-        let _ = writeln!(out, "left for a person (pyhost port check names each):");
+        let _ = writeln!(out, "left for a person (lines as in the rewrite; pyhost port check names each):");
         for f in decisions {
             let _ = writeln!(
                 out,

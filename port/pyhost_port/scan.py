@@ -261,7 +261,8 @@ class Scanner(object):
     def visit_number(self, leaf):
         value = leaf.value
         if value[-1] in 'lL':
-            self.add('PY2-LONG-LITERAL', leaf, fix=lambda e: setattr(leaf, 'value', value[:-1]))
+            # leaf.value at fix time: the octal fix may have run first (0777L).
+            self.add('PY2-LONG-LITERAL', leaf, fix=lambda e: setattr(leaf, 'value', leaf.value.rstrip('lL')))
             value = value[:-1]
         if len(value) > 1 and value[0] == '0' and value.isdigit() and value.strip('0'):
             self.add('PY2-OCTAL-LITERAL', leaf, fix=lambda e: setattr(leaf, 'value', '0o' + leaf.value.lstrip('0')))

@@ -259,6 +259,9 @@ class Rewrites(unittest.TestCase):
         self.assertNotIn('PY2-BYTES-TEXT', rules_of("data = text.encode('utf-8')\n"))
         self.assertNotIn('PY2-BYTES-TEXT', rules_of("if isinstance(h, unicode):\n    x = h.encode('utf-8')\n"))
 
+    def test_long_and_octal_literals_keep_their_digits(self):
+        self.assertEqual(self.fixed("x = 10L + 0777L + 0x1fL\n"), "x = 10 + 0o777 + 0x1f\n")
+
     def test_items_only_iterated_stays_and_no_list_is_added(self):
         source = "for k, v in d.items():\n    print(k)\nx = sorted(d.keys())\n"
         self.assertEqual(self.fixed(source), source)

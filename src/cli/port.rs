@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::port::verify::{self, Interpreters, VerifyOptions};
 use crate::port::{self, CheckOptions, FixOptions, Style, Version, render};
@@ -277,10 +277,13 @@ fn verify_and_write(dirs: &[PathBuf], options: &VerifyOptions, cells: &CellArgs,
     // From here on SIGINT and SIGTERM only set the flag: the running
     // self-tests are ended and nothing is written, or, once writing has
     // begun, the module being written is finished first.
+    // A second signal does the same: a module half written is worse than a wait.
     let cancel = Arc::new(AtomicBool::new(false));
-    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        signal_hook::flag::register(signal, Arc::clone(&cancel))?;
-    }
+    let (first, again) = (Arc::clone(&cancel), Arc::clone(&cancel));
+    crate::host::signals::watch(
+        move |_| first.store(true, Ordering::SeqCst),
+        move |_| again.store(true, Ordering::SeqCst),
+    )?;
     let mut verification = match verify::verify(dirs, options, &cancel) {
         Err(verify::VerifyError::Interrupted) => {
             eprintln!("pyhost: interrupted while the self-tests ran: nothing was written");

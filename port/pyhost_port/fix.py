@@ -16,7 +16,7 @@ PY3_NOOP_FUTURES = {'print_function', 'absolute_import', 'unicode_literals', 'wi
                     'generators', 'nested_scopes', 'generator_stop'}
 # What --style dual adds, and what it becomes on Python 3 alone.
 PY3_UNSHIM = [
-    (re.compile(r'^try:\n    (\w+)\nexcept NameError:  # Python 3\n    (?:\1 = \w+|from sys import intern|'
+    (re.compile(r'^try:\n    (\w+)\nexcept NameError:  # Python 3\n    (?:\1 = \w+|from sys import intern|from importlib import reload|'
                 r'def cmp\(a, b\):\n        return \(a > b\) - \(a < b\))\n', re.M), ''),
     (re.compile(r'^([ \t]*)try:\n\1    import (\S+)\n\1except ImportError:  # Python 3\n\1    (import \S+ as \2)\n',
                 re.M), r'\1\3\n'),

@@ -31,9 +31,11 @@ COMPAT = {
     'unichr': 'unichr = chr',
     'intern': 'from sys import intern',
     'cmp': 'def cmp(a, b):\n        return (a > b) - (a < b)',
+    'reload': 'from importlib import reload',
+    'StandardError': 'StandardError = Exception',
 }
 PY3_NAMES = {'basestring': 'str', 'unicode': 'str', 'long': 'int', 'xrange': 'range', 'raw_input': 'input',
-             'unichr': 'chr', 'file': 'open'}
+             'unichr': 'chr', 'file': 'open', 'StandardError': 'Exception'}
 SPECIAL_METHODS = {'__nonzero__': ('PY2-NONZERO-METHOD', '__bool__'), '__div__': ('PY2-DIV-METHOD', '__truediv__'),
                    '__rdiv__': ('PY2-DIV-METHOD', '__rtruediv__'), '__idiv__': ('PY2-DIV-METHOD', '__itruediv__'),
                    'next': ('PY2-NEXT-METHOD', '__next__')}
@@ -199,7 +201,7 @@ class Scanner(object):
         elif rule == 'PY2-BUILTIN-MOVED':
             self.builtin_moved(leaf, name)
         else:
-            self.add(rule, leaf, '%s() is gone: %s' % (name, replacement))
+            self.add(rule, leaf, '%s() is gone: %s' % (name, replacement) if replacement else None)
 
     def _builtin_removed_fix(self, leaf):
         name = leaf.value
@@ -215,6 +217,9 @@ class Scanner(object):
             elif name == 'intern':
                 edits.import_line('import sys')
                 leaf.value = 'sys.intern'
+            elif name == 'reload':
+                edits.import_line('import importlib')
+                leaf.value = 'importlib.reload'
             else:
                 new = PY3_NAMES[name]
                 if ctx.scopes.bound_anywhere_visible(leaf, new):
@@ -526,7 +531,7 @@ class Scanner(object):
                     self.add(rule, item, 'use %s' % replacement,
                              fix=lambda e, item=item, new=new: replace_with_text(item, '%s as %s' % (new, item.value)))
                 else:
-                    self.add(rule, item, 'use %s' % replacement if replacement else None, auto=False)
+                    self.add(rule, item, self._attr_detail(dotted, replacement), auto=False)
 
     def _guarded(self, node):
         """An import inside try: ... except ImportError: is a fallback someone wrote."""
@@ -545,10 +550,17 @@ class Scanner(object):
             return
         if top in self.table.import_rules and (top == module or '.' in module):
             rule = self.table.import_rules[top]
-            self.add(rule, item, 'import %s' % module)
+            replacement = self.table.replacements.get(top)
+            self.add(rule, item, '%s: use %s' % (module, replacement) if replacement else 'import %s' % module)
             return
         if top in self.table.module_renames and self._implicit_relative(top) is None:
             new = self.table.module_renames[top]
+            lacking = sorted(self._names_of(from_names) & self.table.lacking(module, new))
+            if lacking:
+                # A name the new module lacks: renaming the import would fail there.
+                self.add('PY2-RENAMED-MODULE', item, '%s is %s on Python 3, which has no %s' % (
+                    module, new, ', '.join(lacking)), auto=False)
+                return
             self.add('PY2-RENAMED-MODULE', item, '%s is %s on Python 3' % (module, new),
                      fix=self._rename_fix(node, module, alias, new, from_names) if single and top == module else None)
             return
@@ -564,6 +576,13 @@ class Scanner(object):
                         node.children[1].replace(raw('.' + module, prefix=' '))
             self.add('PY2-IMPLICIT-RELATIVE-IMPORT', item, '%s is %s, a sibling of this file' % (module, sibling),
                      fix=fix)
+
+    @staticmethod
+    def _names_of(from_names):
+        names = set()
+        for item in from_names or []:
+            names.add(item.value if isinstance(item, pytree.Leaf) else item.children[0].value)
+        return names
 
     def _implicit_relative(self, name):
         if not self.ctx.path:
@@ -790,7 +809,7 @@ class Scanner(object):
                 continue
             rule, replacement = self.table.attrs[dotted]
             new_module = replacement.rsplit('.', 1)[0] if replacement else None
-            if new_module and new_module != module and new_module in modules:
+            if new_module and new_module != module and new_module in modules and rule != 'PY2-RENAMED-MODULE-NAME':
                 return  # bound to the new module too: a fallback import already handles it
             trailer = children[1]
             if rule in ('PY2-STRING-CONSTANT', 'PY2-SYS-MAXINT'):
@@ -813,9 +832,14 @@ class Scanner(object):
             elif rule == 'PY2-STRING-FUNCTION':
                 self.add(rule, node, '%s: use %s' % (dotted, replacement), fix=self._string_function_fix(node, attr))
             else:
-                self.add(rule, node, '%s: use %s' % (dotted, replacement) if replacement else '%s is gone' % dotted,
-                         auto=False)
+                self.add(rule, node, self._attr_detail(dotted, replacement), auto=False)
             return
+
+    def _attr_detail(self, dotted, replacement):
+        note = self.table.notes.get(dotted)
+        if note:
+            return '%s: %s' % (dotted, note)
+        return '%s: use %s' % (dotted, replacement) if replacement else '%s is gone' % dotted
 
     def _abc_attr_fix(self, head):
         def fix(edits):

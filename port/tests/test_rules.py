@@ -57,6 +57,8 @@ CASES = {
     'PY2-RENAMED-MODULE': ("import ConfigParser\n", "import configparser\n",
                            "try:\n    import ConfigParser\nexcept ImportError:\n    import configparser as ConfigParser\n"),
     'PY2-REMOVED-MODULE': ("import md5\n", "import hashlib\n", "from . import md5\n"),
+    'PY2-RENAMED-MODULE-NAME': ("from UserDict import DictMixin\n", "from UserDict import UserDict\n",
+                                "def f(UserDict):\n    return UserDict.DictMixin\n"),
     'PY2-MOVED-NAME': ("import urllib\nx = urllib.urlencode({})\n", "import urllib.parse\nx = urllib.parse.urlencode({})\n",
                        "def f(urllib):\n    return urllib.urlencode({})\n"),
     'PY2-SYS-MAXINT': ("import sys\nx = sys.maxint\n", "import sys\nx = sys.maxsize\n",
@@ -304,6 +306,35 @@ class Rewrites(unittest.TestCase):
         with tempfile.TemporaryDirectory() as folder:
             result = fix.fix(data, os.path.join(folder, 'm.py'), TABLE, 'dual')
         self.assertEqual(result.output, b"x = '\xff\xfe'\nprint(x)")
+
+    def test_a_name_the_renamed_module_lacks_is_never_imported_from_it(self):
+        # ordereddict 1.1: `from UserDict import DictMixin` became `from collections import DictMixin`.
+        for style in ('dual', 'py3'):
+            source = "from UserDict import DictMixin\nclass D(DictMixin):\n    pass\n"
+            result, again = run('fix', source, style)
+            self.assertIsNone(result.output, style)
+            left = {f.rule: f for f in result.remaining}
+            self.assertFalse(left['PY2-RENAMED-MODULE-NAME'].auto)
+            self.assertIn('collections.abc.MutableMapping', left['PY2-RENAMED-MODULE-NAME'].detail)
+            self.assertIn('__iter__ and __len__', left['PY2-RENAMED-MODULE-NAME'].detail)
+        # Through the module: the import is renamed, the name stays a finding.
+        out = self.fixed("import UserDict\nclass D(UserDict.DictMixin):\n    pass\n")
+        self.assertIn('import collections as UserDict', out)
+        self.assertIn('PY2-RENAMED-MODULE-NAME', rules_of(out))
+        # A name that does follow the module is still renamed.
+        self.assertIn('from collections import UserDict', self.fixed("from UserDict import UserDict\n", 'py3'))
+
+    def test_every_removed_module_names_what_replaces_it(self):
+        rule = TABLE.rules['PY2-REMOVED-MODULE']
+        for module in rule['imports']:
+            findings = [f for f in run('check', 'import %s\n' % module)[0] if f.rule == 'PY2-REMOVED-MODULE']
+            self.assertEqual(len(findings), 1, module)
+            self.assertIn(rule['replacements'][module], findings[0].detail)
+        self.assertEqual(rule['breaks'], '>=3.0')
+        self.assertEqual(rule['kind'], 'removed')
+        sgmllib = run('check', 'from sgmllib import SGMLParser\n')[0][0]
+        self.assertIn('sgmllib3k (PyPI)', sgmllib.detail)
+        self.assertNotIn('commands', TABLE.module_renames, 'commands.getstatusoutput is not subprocess.getstatusoutput')
 
     def test_py3_style_removes_the_dual_shims(self):
         dual = self.fixed("import ConfigParser\nx = basestring\nfor k, v in six.iteritems(d):\n    pass\n")

@@ -59,6 +59,8 @@ CASES = {
     'PY2-REMOVED-MODULE': ("import md5\n", "import hashlib\n", "from . import md5\n"),
     'PY2-RENAMED-MODULE-NAME': ("from UserDict import DictMixin\n", "from UserDict import UserDict\n",
                                 "def f(UserDict):\n    return UserDict.DictMixin\n"),
+    'PY2-OLD-STYLE-TYPES': ("import types\nx = types.InstanceType\n", "import types\nx = types.FunctionType\n",
+                            "def f(types):\n    return types.InstanceType\n"),
     'PY2-MOVED-NAME': ("import urllib\nx = urllib.urlencode({})\n", "import urllib.parse\nx = urllib.parse.urlencode({})\n",
                        "def f(urllib):\n    return urllib.urlencode({})\n"),
     'PY2-SYS-MAXINT': ("import sys\nx = sys.maxint\n", "import sys\nx = sys.maxsize\n",
@@ -306,6 +308,17 @@ class Rewrites(unittest.TestCase):
         with tempfile.TemporaryDirectory() as folder:
             result = fix.fix(data, os.path.join(folder, 'm.py'), TABLE, 'dual')
         self.assertEqual(result.output, b"x = '\xff\xfe'\nprint(x)")
+
+    def test_old_style_types_are_a_decision_with_a_fix_that_helps(self):
+        rule = TABLE.rules['PY2-OLD-STYLE-TYPES']
+        self.assertEqual((rule['kind'], rule['auto']), ('decision', False))
+        self.assertIn('isinstance(x, type)', rule['fix'])
+        source = "import types\ndef old(x):\n    return isinstance(x, (types.ClassType, types.InstanceType))\n"
+        self.assertEqual(rules_of(source).count('PY2-OLD-STYLE-TYPES'), 2)
+        self.assertNotIn('PY2-MOVED-NAME', rules_of(source))
+        out = self.fixed(source)
+        self.assertIn('    # pyhost-port: decision PY2-OLD-STYLE-TYPES:', out)
+        self.assertIn('types.ClassType, types.InstanceType', out, 'never guessed')
 
     def test_a_name_the_renamed_module_lacks_is_never_imported_from_it(self):
         # ordereddict 1.1: `from UserDict import DictMixin` became `from collections import DictMixin`.

@@ -21,7 +21,8 @@ CONSUMERS = {'list', 'tuple', 'sorted', 'set', 'frozenset', 'dict', 'sum', 'min'
              'enumerate', 'zip', 'map', 'filter', 'iter', 'next', 'bytearray'}
 VIEW_CONSUMERS = CONSUMERS | {'len'}
 RANGE_CONSUMERS = CONSUMERS | {'len', 'reversed'}
-MUTATING = r'(pop|popitem|clear|update|setdefault)'
+# Dict methods that add, remove or replace entries.
+MUTATING = {'pop', 'popitem', 'clear', 'update', 'setdefault', '__setitem__', '__delitem__'}
 COMPAT = {
     'basestring': 'basestring = str',
     'unicode': 'unicode = str',
@@ -948,10 +949,15 @@ class Scanner(object):
         end = index + 2
         receiver_nodes = node.children[:index]
         ok = end == len(node.children) and self.context_ok(node, 'view', receiver_nodes)
+        # The loop changes the dict: a copy, as Python 2's items() was (an
+        # iterator would raise RuntimeError on 3.x when entries come and go).
+        copy = not ok and end == len(node.children) and self._loop_mutates(node, receiver_nodes)
 
         def fix(e):
             node.children[index].children[1].value = new
-            if not ok:
+            if copy:
+                replace_with_text(node, 'list(%s)' % source_text(node))
+            elif not ok:
                 if end == len(node.children):
                     inner = source_text(node)
                     replace_with_text(node, 'iter(%s)' % inner)
@@ -1142,13 +1148,40 @@ class Scanner(object):
         return True
 
     def _mutates(self, for_stmt, receiver):
-        recv = ''.join(source_text(c) if i == 0 else str(c) for i, c in enumerate(receiver)).strip()
+        """Whether the loop's body changes the dict it iterates: `del d[k]`,
+        `d[k] = v` (and `d[k] += v`), `d.pop(...)`, `d.update(...)`, ...
+        Python 2's keys()/items() were a copy; Python 3's views (and an
+        iteritems() iterator on both) fail or change under such a loop."""
+        recv = _compact(''.join(str(c) for c in receiver))
         if not recv:
             return False
-        body = ''.join(str(c) for c in for_stmt.children[4:])
-        r = re.escape(recv)
-        return bool(re.search(r'\bdel\s+%s\s*\[' % r, body) or re.search(r'%s\s*\[[^\]]*\]\s*=[^=]' % r, body)
-                    or re.search(r'%s\.%s\(' % (r, MUTATING), body))
+        for stmt in for_stmt.children[4:]:
+            for node in stmt.pre_order():
+                if node.type != syms.power:
+                    continue
+                children = node.children
+                for index in range(1, len(children)):
+                    trailer = children[index]
+                    if _compact(''.join(str(c) for c in children[:index])) != recv:
+                        continue
+                    if index == len(children) - 1 and trailer.type == syms.trailer \
+                            and trailer.children[0].type == token.LSQB and _is_store(node):
+                        return True
+                    if _attr_name(trailer) in MUTATING and index + 1 < len(children) \
+                            and _is_call(children[index + 1]):
+                        return True
+        return False
+
+    def _loop_mutates(self, node, receiver):
+        """Whether `node` is what a for loop iterates, and the loop changes the dict."""
+        node = _unparen(node)
+        parent = node.parent
+        return parent is not None and parent.type == syms.for_stmt and node is parent.children[3] \
+            and self._mutates(parent, receiver)
+
+
+def _compact(text):
+    return re.sub(r'\s+', '', text)
 
 
 def _wrap_prefix(power, end, func):

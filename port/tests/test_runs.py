@@ -1,0 +1,98 @@
+"""Rewrites proven by running them: each program runs (its asserts hold)
+under the real 2.7 as written, and after `pyhost port fix` under 2.7, 3.9,
+3.11 and 3.13 (--style dual) and the 3.x (--style py3). Interpreters as for
+test_mappings.py."""
+import os
+import sys
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+
+from pyhost_port import fix, rules  # noqa: E402
+
+from tests.test_mappings import PY3, SNIPPET, VERSIONS, interpreters, probe  # noqa: E402
+
+TABLE = rules.load()
+
+
+class Program(object):
+    def __init__(self, source, **expect):
+        self.source = source
+        self.expect = expect  # text that must (True) or must not (False) be in the dual output
+
+
+# name -> program; each ends with asserts that hold on 2.7.
+PROGRAMS = {
+    # A dict changed in its own loop: Python 2's items() was a copy, iteritems()
+    # an iterator that tolerates keys renamed in place; 3.x raises RuntimeError
+    # (dictionary keys changed during iteration) unless the loop runs on a copy.
+    'dict renamed in its iteritems loop': Program(
+        "def rename(d):\n    for k, v in d.iteritems():\n        if k.startswith('old_'):\n            del d[k]\n"
+        "            d[k[4:]] = v\n    return d\n"
+        "assert sorted(rename({'old_a': 1, 'b': 2, 'old_c': 3}).items()) == [('a', 1), ('b', 2), ('c', 3)]\n",
+        **{'in list(d.items()):': True}),
+    'dict filled through a nested key in its items loop': Program(
+        "names = {1: 'one', 2: 'two'}\ndef spell(d):\n    for k, v in d.items():\n        d[names[k]] = v\n"
+        "    return d\nd = spell({1: 'a', 2: 'b'})\nassert (len(d), d['one'], d['two']) == (4, 'a', 'b')\n",
+        **{'in list(d.items()):': True}),
+    'dict emptied with pop in its iterkeys loop': Program(
+        "def drain(d):\n    out = []\n    for k in d.iterkeys():\n        out.append(d.pop(k))\n        break\n"
+        "    return out, d\nassert drain({1: 2}) == ([2], {})\n",
+        **{'in list(d.keys()):': True}),
+    'dict changed through an attribute with setdefault and update': Program(
+        "class C(object):\n    def __init__(self):\n        self.d = {1: 2, 3: 4}\n    def grow(self):\n"
+        "        for k, v in self.d.iteritems():\n            self.d.setdefault(k, v + 1)\n"
+        "        for k in self.d.keys():\n            self.d.update({k * 100: 0})\n        return len(self.d)\n"
+        "assert C().grow() == 4\n",
+        **{'in list(self.d.items()):': True, 'in list(self.d.keys()):': True}),
+    'dict only read in its loop stays a view': Program(
+        "def total(d):\n    t = 0\n    for k, v in d.iteritems():\n        t += d[k] + v\n    return t\n"
+        "assert total({1: 2, 3: 4}) == 12\n",
+        **{'in d.items():': True, 'list(': False, 'iter(': False}),
+    'another dict changed in the loop: no copy': Program(
+        "def copy(d):\n    e = {}\n    for k, v in d.iteritems():\n        e[k] = v\n        del e[k]\n"
+        "        e[k] = v\n    return e\nassert copy({1: 2}) == {1: 2}\n",
+        **{'in d.items():': True, 'list(': False}),
+}
+
+
+class Runs(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.pythons = interpreters()
+        cls.outputs = {}
+        jobs = []
+        for name, program in PROGRAMS.items():
+            for style in ('dual', 'py3'):
+                result = fix.fix(program.source.encode(), SNIPPET, TABLE, style)
+                text = (result.output or program.source.encode()).decode()
+                cls.outputs[name, style] = text
+                jobs.append(('%s|%s' % (name, style), 'exec', text))
+            jobs.append(('%s|original' % name, 'exec', program.source))
+        cls.results = {v: probe(cls.pythons[v], jobs) for v in VERSIONS}
+
+    def test_each_program_runs_on_2_7_as_written(self):
+        for name in PROGRAMS:
+            self.assertEqual(self.results['2.7']['%s|original' % name], 'ok', name)
+
+    def test_each_rewrite_runs_on_every_interpreter(self):
+        failures = []
+        for name in PROGRAMS:
+            for style, versions in (('dual', VERSIONS), ('py3', PY3)):
+                for version in versions:
+                    got = self.results[version]['%s|%s' % (name, style)]
+                    if got != 'ok':
+                        failures.append('%s (%s) on %s: %s\n%s' % (name, style, version, got,
+                                                                   self.outputs[name, style]))
+        self.assertEqual(failures, [], '\n'.join(failures))
+
+    def test_each_rewrite_is_the_smallest_that_works(self):
+        for name, program in PROGRAMS.items():
+            out = self.outputs[name, 'dual']
+            for text, present in program.expect.items():
+                self.assertEqual(text in out, present, '%s: %r\n%s' % (name, text, out))
+
+
+if __name__ == '__main__':
+    unittest.main()

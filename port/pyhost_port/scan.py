@@ -435,27 +435,31 @@ class Scanner(object):
             pass
 
     def visit_tfpdef(self, node):
-        if node.children[0].type != token.LPAR:
-            return
+        if node.children[0].type != token.LPAR or _inside_tuple_param(node):
+            return  # the outermost tuple parameter's fix takes the nested ones with it
         funcdef = node.parent
         while funcdef is not None and funcdef.type != syms.funcdef:
             funcdef = funcdef.parent
         suite = funcdef.children[-1] if funcdef is not None else None
-        names = [leaf.value for leaf in node.leaves() if leaf.type == token.NAME]
-        param = '_'.join(names)
-        if suite is None or suite.type != syms.suite or node.parent.type == syms.tfplist:
+        param = self._tuple_param_name(node)
+        if suite is None:
             self.add('PY2-TUPLE-PARAMS', node, auto=False)
             return
-        indent = suite.children[1].value
 
         def fix(e):
             unpack = source_text(node).strip()
             replace_with_text(node, param)
+            if suite.type != syms.suite:  # def f((a, b)): return a
+                first = edit.first_leaf(suite)
+                suite.insert_child(0, raw('%s = %s; ' % (unpack, param), prefix=first.prefix))
+                first.prefix = ''
+                return
+            indent = suite.children[1].value
             first = 2
             if len(suite.children) > 3 and edit.is_docstring(suite.children[2]):
                 first = 3
-            suite.insert_child(first, raw('%s = %s\n%s' % (unpack, param, indent if first == 3 else ''),
-                                          prefix='' if first == 2 else indent))
+            # After a docstring, the next statement keeps its own indentation.
+            suite.insert_child(first, raw('%s = %s\n' % (unpack, param), prefix='' if first == 2 else indent))
             if first == 2:
                 # The first statement's indentation is the INDENT token's.
                 suite.children[first].value = '%s = %s\n' % (unpack, param)
@@ -463,9 +467,56 @@ class Scanner(object):
                 nxt.prefix = indent + nxt.prefix
         self.add('PY2-TUPLE-PARAMS', node, fix=fix)
 
+    def _tuple_param_name(self, node):
+        """a_b for (a, b): a name no other NAME in the file has."""
+        names = [leaf.value for leaf in node.leaves() if leaf.type == token.NAME]
+        if getattr(self, '_taken', None) is None:
+            self._taken = {leaf.value for leaf in self.ctx.tree.leaves() if leaf.type == token.NAME}
+        param = '_'.join(names)
+        while param in self._taken and len(names) > 1:
+            param += '_'
+        self._taken.add(param)
+        return param
+
     def visit_vfpdef(self, node):
-        if node.children[0].type == token.LPAR:
+        """lambda (k, v): k + v is lambda k_v: k_v[0] + k_v[1] (a lambda has
+        no statement to unpack in); lambda (x): x is lambda x: x."""
+        if node.children[0].type != token.LPAR or _inside_tuple_param(node):
+            return
+        lambdef = node.parent
+        while lambdef is not None and lambdef.type != syms.lambdef:
+            lambdef = lambdef.parent
+        paths = _tuple_paths(node)
+        if lambdef is None or paths is None:
             self.add('PY2-TUPLE-PARAMS', node, 'a lambda with tuple parameters', auto=False)
+            return
+        scopes = self.ctx.scopes
+        scope = scopes.of_node.get(id(lambdef))
+        uses = []
+        for leaf in lambdef.children[-1].leaves():
+            if leaf.type != token.NAME or leaf.value not in paths or not is_reference(leaf):
+                continue
+            if scopes.binding_scope(leaf) is not scope:
+                continue  # an inner lambda's own parameter of the same name
+            uses.append(leaf)
+        # A name the lambda binds twice (a Python 2 list comprehension's
+        # variable) cannot be told apart from the parameter: left to a person.
+        if scope is None or any(len(scope.bindings.get(name, ())) > 1 for name in paths):
+            self.add('PY2-TUPLE-PARAMS', node, 'a lambda with tuple parameters', auto=False)
+            return
+        single = list(paths) if len(paths) == 1 and paths[list(paths)[0]] == () else None
+        param = single[0] if single else self._tuple_param_name(node)
+
+        def fix(e):
+            for leaf in uses:
+                leaf.value = param + ''.join('[%d]' % i for i in paths[leaf.value])
+            replace_with_text(node, param)
+            if node.prefix == '' and lambdef.children[0] is node.prev_sibling or \
+                    lambdef.children[1].prefix == '':
+                first = edit.first_leaf(lambdef.children[1])
+                if first is not None and first.prefix == '' and lambdef.children[0].value == 'lambda':
+                    first.prefix = ' '  # lambda(x): -> lambda x:
+        self.add('PY2-TUPLE-PARAMS', node, 'a lambda with tuple parameters', fix=fix)
 
     def visit_global_stmt(self, node):
         if node.children[0].value == 'nonlocal':
@@ -1178,6 +1229,36 @@ class Scanner(object):
         parent = node.parent
         return parent is not None and parent.type == syms.for_stmt and node is parent.children[3] \
             and self._mutates(parent, receiver)
+
+
+def _inside_tuple_param(node):
+    parent = node.parent
+    while parent is not None and parent.type in (syms.tfplist, syms.vfplist, syms.tfpdef, syms.vfpdef):
+        if parent.type in (syms.tfpdef, syms.vfpdef):
+            return True
+        parent = parent.parent
+    return False
+
+
+def _tuple_paths(node):
+    """{name: index path} of a tuple parameter: (a, (b, c)) gives a (0,),
+    b (1, 0), c (1, 1); (x) gives x (). None for a shape this does not know."""
+    paths = {}
+
+    def walk(item, path):
+        if isinstance(item, pytree.Leaf):
+            if item.type != token.NAME:
+                return False
+            paths[item.value] = path
+            return True
+        if item.type in (syms.tfpdef, syms.vfpdef) and item.children[0].type == token.LPAR:
+            inner = item.children[1]
+            if inner.type in (syms.tfplist, syms.vfplist):
+                elements = [c for c in inner.children if c.type != token.COMMA]
+                return all(walk(c, path + (i,)) for i, c in enumerate(elements))
+            return walk(inner, path)
+        return False
+    return paths if walk(node, ()) else None
 
 
 def _compact(text):

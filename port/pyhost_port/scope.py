@@ -110,6 +110,10 @@ class Scopes(object):
         self._walk(node, scope)
 
     def _bind_params(self, params, inner, outer):
+        if isinstance(params, pytree.Leaf):  # lambda x: the one parameter
+            if params.type == token.NAME:
+                inner.bind(params.value, ('param', None))
+            return
         for leaf in params.leaves():
             parent = leaf.parent
             if leaf.type != token.NAME:
@@ -209,6 +213,20 @@ class Scopes(object):
             first = False
             scope = scope.parent
         return None if self.module.star_import else []
+
+    def binding_scope(self, leaf):
+        """The scope whose binding the name at `leaf` reads, or None (a builtin)."""
+        scope = self.scope_of(leaf)
+        name = leaf.value
+        if name in scope.declared_global:
+            scope = self.module
+        first = True
+        while scope is not None:
+            if (scope.kind != 'class' or first) and name in scope.bindings:
+                return scope
+            first = False
+            scope = scope.parent
+        return None
 
     def is_builtin(self, leaf):
         return self.lookup(leaf) == []

@@ -54,6 +54,22 @@ PROGRAMS = {
         "def copy(d):\n    e = {}\n    for k, v in d.iteritems():\n        e[k] = v\n        del e[k]\n"
         "        e[k] = v\n    return e\nassert copy({1: 2}) == {1: 2}\n",
         **{'in d.items():': True, 'list(': False}),
+    # BeautifulSoup 3.2.2 lines 573 and 1842: a SyntaxError on 3.x as they were.
+    'lambdas with tuple parameters': Program(
+        "import re\nconvert = lambda(k, val): (k,\n                           val.upper())\n"
+        "sub = lambda(x): x.group(1)\n"
+        "deep = lambda a, (b, (c, d))=(1, (2, 3)): a + b + c + d + (lambda c: c)(10) + (lambda (d, e): d)((100, 0))\n"
+        "k_v = 1000\npairs = sorted(map(lambda (k, v): (v, k + k_v), {1: 'a', 2: 'b'}.items()))\n"
+        "assert map(convert, [('a', 'x')]) == [('a', 'X')]\n"
+        "assert sub(re.match('(a)', 'a')) == 'a'\n"
+        "assert deep(1) == 117 and deep(1, (5, (6, 7))) == 129\n"
+        "assert pairs == [('a', 1001), ('b', 1002)]\n",
+        **{'lambda k_val: (k_val[0],': True, 'lambda x: x.group(1)': True, 'lambda c: c': True,
+           'b_c_d[1][1]': True, 'lambda k_v_: (k_v_[1], k_v_[0] + k_v)': True}),
+    'def with tuple parameters, nested and on one line': Program(
+        "def f((a, (b, c)), d=1):\n    '''doc'''\n    return a + b + c + d\ndef g((a, b)): return a - b\n"
+        "assert f((1, (2, 3))) == 7 and g((5, 3)) == 2\n",
+        **{'def f(a_b_c, d=1):': True, 'def g(a_b): (a, b) = a_b; return a - b': True}),
 }
 
 

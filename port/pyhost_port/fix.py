@@ -24,6 +24,8 @@ PY3_UNSHIM = [
                 re.M), r'\1\3\n'),
     (re.compile(r'^try:\n    import collections\.abc as collections_abc\nexcept ImportError:  # Python 2\n'
                 r'    import collections as collections_abc\n', re.M), 'import collections.abc as collections_abc\n'),
+    (re.compile(r"^if sys\.version_info\[0\] >= 3:  # what `raise E, V, T` does on Python 2\n(?:    .*\n)+else:\n"
+                r"    exec\('def _raise_with_traceback.*\n", re.M), ''),
     (re.compile(r"\(([\w.]+)\.read_file if hasattr\(\1, 'read_file'\) else \1\.readfp\)"), r'\1.read_file'),
     (re.compile(r"getattr\(([\w.]+), 'SafeConfigParser', \1\.ConfigParser\)"), r'\1.ConfigParser'),
     (re.compile(r'\bsix\.(iteritems|iterkeys|itervalues)\(([\w.]+)\)'), r'\2.\1()'),

@@ -43,6 +43,22 @@ SPECIAL_METHODS = {'__nonzero__': ('PY2-NONZERO-METHOD', '__bool__'), '__div__':
 LIST_ONLY_METHODS = {'sort', 'append', 'extend', 'insert', 'remove', 'pop', 'reverse', 'index', 'count'}
 
 
+# --style dual's `raise E, V, T` where six is not imported: no spelling of it
+# compiles on both 2.7 and 3.x, so a helper, defined the 3.x way on 3.x and
+# through exec (never compiled on 3.x) on 2.7. --style py3 removes it.
+RERAISE = '_raise_with_traceback'
+RERAISE_BLOCK = (
+    "if sys.version_info[0] >= 3:  # what `raise E, V, T` does on Python 2\n"
+    "    def _raise_with_traceback(tp, value, tb):\n"
+    "        if isinstance(tp, BaseException):\n"
+    "            value = tp\n"
+    "        elif not isinstance(value, tp):\n"
+    "            value = tp() if value is None else tp(*value) if isinstance(value, tuple) else tp(value)\n"
+    "        raise value.with_traceback(tb)\n"
+    "else:\n"
+    "    exec('def _raise_with_traceback(tp, value, tb):\\n    raise tp, value, tb\\n')\n")
+
+
 class Finding(object):
     __slots__ = ('rule', 'line', 'column', 'detail', 'auto', 'fix', 'node')
 
@@ -233,22 +249,27 @@ class Scanner(object):
         rule = 'PY2-BUILTIN-MOVED'
         power = leaf.parent
         call = None
-        if power is not None and power.type == syms.power and power.children[0] is leaf and len(power.children) == 2 \
-                and _is_call(power.children[1]):
+        called = power is not None and power.type == syms.power and power.children[0] is leaf \
+            and _is_call(power.children[1])
+        if called and len(power.children) == 2:
             call = power.children[1]
         if name == 'reduce':
             self.add(rule, leaf, 'reduce() moved to functools (2.6+ has it there too)',
                      fix=lambda e: e.import_line('from functools import reduce'))
             return
+        if name == 'file' and called:
+            # file(p).read() too: open takes the same arguments on 2.7 and returns the same file object.
+            self.add(rule, leaf, 'file() is gone: open() works on both',
+                     fix=lambda e: setattr(leaf, 'value', 'open'))
+            return
         if call is None:
-            self.add(rule, leaf, '%s is gone in Python 3' % name, auto=False)
+            detail = 'file is a type here (isinstance, a base class): io.IOBase on 3.x, by hand' \
+                if name == 'file' else '%s is gone in Python 3' % name
+            self.add(rule, leaf, detail, auto=False)
             return
         args = _call_args(call)
         plain = all(_is_plain_arg(a) for a in args)
-        if name == 'file':
-            self.add(rule, leaf, 'file() is gone: open() works on both',
-                     fix=lambda e: setattr(leaf, 'value', 'open'))
-        elif name == 'apply' and plain and 2 <= len(args) <= 3:
+        if name == 'apply' and plain and 2 <= len(args) <= 3:
             def fix_apply(e, power=power, args=args):
                 text = '%s(*%s' % (_wrapped(args[0]), _wrapped(args[1]))
                 if len(args) == 3:
@@ -412,18 +433,38 @@ class Scanner(object):
             self.add('PY2-RAISE-COMMA', node, fix=fix)
             return
         tb = children[5]
+        self._raise_with_traceback(node, exc, value, tb, 'raise E, v, tb')
+
+    def _raise_with_traceback(self, node, exc, value, tb, detail):
+        """`raise E, V, T`: Python 2 raises V if it is an E, else E(V) (E(*V)
+        for a tuple, E() for None), with the traceback T. --style py3 spells
+        that out; --style dual uses six.reraise where six is imported, else a
+        small local helper (no spelling of it compiles on both)."""
+        exc_text, tb_text = _wrapped(exc), source_text(tb).strip()
+        instance = _exception_value(exc, value)
 
         def fix_tb(e):
-            exc_text, tb_text = _wrapped(exc), source_text(tb)
-            value_text = 'None' if value.type == token.NAME and value.value == 'None' else '%s(%s)' % (
-                exc_text, source_text(value))
             if self.ctx.style == PY3:
-                call = '%s()' % exc_text if value_text == 'None' else value_text
-                replace_with_text(node, 'raise %s.with_traceback(%s)' % (call, tb_text))
+                text = '%s()' % exc_text if instance == 'None' else instance
+                replace_with_text(node, 'raise %s.with_traceback(%s)' % (text, tb_text))
+            elif self.ctx.six:
+                replace_with_text(node, 'six.reraise(%s, %s, %s)' % (exc_text, instance, tb_text))
             else:
-                replace_with_text(node, 'six.reraise(%s, %s, %s)' % (exc_text, value_text, tb_text))
-        auto = self.ctx.six or self.ctx.style == PY3
-        self.add('PY2-RAISE-COMMA', node, 'raise E, v, tb: six.reraise(E, E(v), tb)', fix=fix_tb, auto=auto)
+                e.import_line('import sys')
+                e.block(RERAISE, RERAISE_BLOCK)
+                replace_with_text(node, '%s(%s, %s, %s)' % (RERAISE, source_text(exc).strip(),
+                                                            source_text(value).strip(), tb_text))
+        auto = instance is not None or (self.ctx.style == DUAL and not self.ctx.six)
+        self.add('PY2-RAISE-COMMA', node, detail, fix=fix_tb if auto else None, auto=auto)
+
+    def _reraise_call(self, node, head):
+        """--style py3 of a file --style dual wrote: _raise_with_traceback(E, V, T) becomes a raise."""
+        stmt = node.parent
+        args = _call_args(node.children[1])
+        if self.ctx.style != PY3 or len(node.children) != 2 or len(args) != 3 \
+                or not all(_is_plain_arg(a) for a in args) or stmt is None or stmt.type != syms.simple_stmt:
+            return
+        self._raise_with_traceback(node, args[0], args[1], args[2], 'the raise --style dual wrote with a helper')
 
     def visit_atom(self, node):
         if node.children[0].type == token.BACKQUOTE:
@@ -732,8 +773,14 @@ class Scanner(object):
                 expr = stmt.children[0]
                 if expr.children[0].type == token.NAME and expr.children[0].value == '__metaclass__' \
                         and len(expr.children) == 3:
-                    self.add('PY2-METACLASS-ATTR', expr, fix=self._metaclass_fix(node, stmt, expr.children[2]),
-                             auto=self.ctx.style == PY3 or self.ctx.six)
+                    guard = self._metaclass_guard(node)
+                    if guard is not None and self.ctx.style == DUAL:
+                        continue  # what --style dual wrote: the metaclass runs on 3.x too
+                    # The class is made again through the metaclass on 3.x: a decorator
+                    # would have run on the first one, and slots cannot be copied.
+                    plain = node.parent.type != syms.decorated and '__slots__' not in assigned
+                    self.add('PY2-METACLASS-ATTR', expr, fix=self._metaclass_fix(node, stmt, expr.children[2], guard),
+                             auto=self.ctx.style == PY3 or self.ctx.six or plain)
 
     @staticmethod
     def _no_arg_method(funcdef):
@@ -768,9 +815,35 @@ class Scanner(object):
                               % (indent, indent))
         return fix
 
-    def _metaclass_fix(self, classdef, stmt, meta):
+    @staticmethod
+    def _metaclass_guard(classdef):
+        """The statement --style dual puts after a class with __metaclass__, if it is there."""
+        nxt = classdef.next_sibling
+        if nxt is not None and nxt.type == syms.if_stmt and source_text(nxt).startswith(
+                'if not isinstance(%s, ' % classdef.children[1].value):
+            return nxt
+        return None
+
+    def _metaclass_fix(self, classdef, stmt, meta, guard):
         def fix(edits):
             meta_text = source_text(meta).strip()
+            name = classdef.children[1].value
+            if self.ctx.style == DUAL and not self.ctx.six:
+                # 2.7 runs the metaclass as written; 3.x ignores __metaclass__, so
+                # the class is made once more through it, with the same name,
+                # bases and attributes (isinstance(C, M) on 2.7 skips that).
+                indent = edit.indent_of(self.ctx.lines, edit.position(classdef)[0])
+                edit.insert_after(classdef, (
+                    "{i}if not isinstance({c}, {m}):  # Python 3 ignores __metaclass__\n"
+                    "{i}    {c} = {m}('{c}', {c}.__bases__, dict((k, v) for k, v in vars({c}).items()\n"
+                    "{i}        {p}if k not in ('__dict__', '__weakref__')))\n").format(
+                        i=indent, c=name, m=meta_text, p=' ' * (len(name) + len(meta_text) + 4)))
+                return
+            if guard is not None:
+                nxt = guard.next_sibling
+                if nxt is not None:
+                    nxt.prefix = guard.prefix + nxt.prefix
+                guard.remove()
             suite = stmt.parent
             body = [c for c in suite.children if not isinstance(c, pytree.Leaf)]
             if len(body) == 1:
@@ -808,6 +881,8 @@ class Scanner(object):
             if any(a.type == syms.argument and a.children[1].type == token.EQUAL for a in args) or len(args) > 1:
                 self.add('PY3-PRINT-FUNCTION', node, fix=lambda e: e.future('print_function'),
                          auto=self.ctx.style != PY3)
+        if head.type == token.NAME and head.value == RERAISE and len(children) == 2 and _is_call(children[1]):
+            self._reraise_call(node, head)
         if head.type == token.NAME and is_reference(head):
             self.builtin_call_rules(node, head)
             self.module_attr_rules(node, head)
@@ -1229,6 +1304,24 @@ class Scanner(object):
         parent = node.parent
         return parent is not None and parent.type == syms.for_stmt and node is parent.children[3] \
             and self._mutates(parent, receiver)
+
+
+def _exception_value(exc, value):
+    """The exception instance `raise E, V` raises, spelled for 3.x: E(V) for
+    a literal, E(*V) for a tuple, None for None, and for anything else the
+    test Python 2 makes at run time; None when E or V would run twice."""
+    exc_text, value_text = _wrapped(exc), source_text(value).strip()
+    if value.type == token.NAME and value.value == 'None':
+        return 'None'
+    if value.type in (token.STRING, token.NUMBER) or value.type == syms.atom and value.children[0].type == token.STRING:
+        return '%s(%s)' % (exc_text, value_text)
+    if value.type == syms.atom and value.children[0].type == token.LPAR:
+        inner = value.children[1]
+        return '%s(%s)' % (exc_text, source_text(inner).strip() if inner.type == syms.testlist_gexp else
+                           '*' + value_text)
+    if '(' in exc_text.lstrip('(').rstrip(')') or '(' in value_text:
+        return None  # a call: evaluating it twice could differ
+    return '(%s if isinstance(%s, %s) else %s(%s))' % (value_text, value_text, exc_text, exc_text, value_text)
 
 
 def _inside_tuple_param(node):

@@ -70,6 +70,18 @@ PROGRAMS = {
         "def f((a, (b, c)), d=1):\n    '''doc'''\n    return a + b + c + d\ndef g((a, b)): return a - b\n"
         "assert f((1, (2, 3))) == 7 and g((5, 3)) == 2\n",
         **{'def f(a_b_c, d=1):': True, 'def g(a_b): (a, b) = a_b; return a - b': True}),
+    # Trac 1.4.4 (trac/web/main.py:307, wsgi.py:133, db/pool.py:129): raise exc_info[0], exc_info[1], exc_info[2].
+    'raise E, V, T without six': Program('import sys\ndef f():\n    try:\n        {}[1]\n    except KeyError:\n        t, v, tb = sys.exc_info()\n        raise t, v, tb\ndef g():\n    try:\n        {}[1]\n    except KeyError:\n        raise ValueError, "bad", sys.exc_info()[2]\ndef h():\n    raise ValueError, ("a", "b"), None\nfor fn, want in ((f, (KeyError, (1,))), (g, (ValueError, (\'bad\',))), (h, (ValueError, (\'a\', \'b\')))):\n    try:\n        fn()\n    except Exception as e:\n        assert (type(e), e.args) == want, (type(e), e.args)\n        assert sys.exc_info()[2].tb_next is not None\n',
+        **{'if sys.version_info[0] >= 3:  # what `raise E, V, T` does': True, '_raise_with_traceback(t, v, tb)': True}),
+    # Trac 1.4.4 (trac/core.py:184 ComponentMeta, ABCMeta in trac/db/api.py and others), without six.
+    '__metaclass__ without six': Program("from abc import ABCMeta, abstractmethod\nregistry = []\nclass Meta(type):\n    def __new__(mcs, name, bases, ns):\n        cls = type.__new__(mcs, name, bases, ns)\n        registry.append(name)\n        return cls\nclass Base(object):\n    pass\nclass A(Base):\n    __metaclass__ = Meta\n    x = 1\n    def f(self):\n        return self.x\nclass B(A):\n    y = 2\nclass Abstract(object):\n    __metaclass__ = ABCMeta\n    @abstractmethod\n    def run(self):\n        pass\nclass Old:\n    __metaclass__ = Meta\nassert type(A) is Meta and type(B) is Meta and type(Old) is Meta, (type(A), type(B))\nassert isinstance(A(), Base) and isinstance(B(), A) and A().f() == 1 and B().y == 2\nassert A.__name__ == 'A' and A.__bases__ == (Base,)\nassert registry == ['A', 'B', 'Old'], registry\ntry:\n    Abstract()\nexcept TypeError:\n    pass\nelse:\n    raise AssertionError('Abstract() was made')\n",
+        **{"if not isinstance(A, Meta):": True, "    __metaclass__ = Meta": True, 'six': False}),
+    # python-openid 2.2.5 (openid/test/discoverdata.py:47 and others): file(p).read().
+    'file() called, and file as a type': Program(
+        "import os, sys\ndef read(p):\n    return file(p).read()\n"
+        "def is_file(f):\n    return sys.version_info[0] < 3 and isinstance(f, file)\n"
+        "assert 'file() called' in read(os.devnull) + 'file() called'\n",
+        **{'return open(p).read()': True, 'isinstance(f, file)': True}),
 }
 
 

@@ -298,3 +298,57 @@ fn check_reads_all_of_python_openid_without_crashing() {
     );
     assert!(!found.iter().any(|(_, _, r)| r == "PARSE-ERROR"), "python-openid parses: {found:#?}");
 }
+
+/// The corpus files where the rewrite met real code: what check names there
+/// and what fix leaves (BeautifulSoup 3.2.2, ordereddict 1.1).
+#[test]
+fn the_corpus_gaps_are_named_or_fixed() {
+    let dir = tempfile::tempdir().unwrap();
+    let soup = dir.path().join("BeautifulSoup.py");
+    let ordered = dir.path().join("ordereddict.py");
+    std::fs::copy(corpus("BeautifulSoup-3.2.2").join("BeautifulSoup.py"), &soup).unwrap();
+    std::fs::copy(corpus("ordereddict-1.1").join("ordereddict.py"), &ordered).unwrap();
+    let report = json_check(&[dir.path().to_str().unwrap()], ALL);
+    let all = report["findings"].as_array().unwrap();
+    let at = |file: &str, line: u64, rule: &str| -> Vec<&serde_json::Value> {
+        all.iter()
+            .filter(|f| f["path"].as_str().unwrap().ends_with(file) && f["line"] == line && f["rule"] == rule)
+            .collect()
+    };
+    // Lambdas with tuple parameters (lines 573 and 1842): fixed by fix, not left.
+    for line in [573, 1842] {
+        let found = at("BeautifulSoup.py", line, "PY2-TUPLE-PARAMS");
+        assert_eq!(found.len(), 1, "line {line}: {all:#?}");
+        assert_eq!(found[0]["auto"], true, "{:#?}", found[0]);
+    }
+    // sgmllib (lines 86 and 91): removed in 3.0, and what replaces it is named.
+    for line in [86, 91] {
+        let found = at("BeautifulSoup.py", line, "PY2-REMOVED-MODULE");
+        assert_eq!(found.len(), 1, "line {line}: {all:#?}");
+        assert_eq!((&found[0]["kind"], &found[0]["breaks"]), (&"removed".into(), &">=3.0".into()));
+        assert!(found[0]["detail"].as_str().unwrap().contains("sgmllib3k (PyPI)"), "{:#?}", found[0]);
+    }
+    // UserDict.DictMixin (line 23): named, with what replaces it, and never rewritten.
+    let found = at("ordereddict.py", 23, "PY2-RENAMED-MODULE-NAME");
+    assert_eq!(found.len(), 1, "{all:#?}");
+    assert_eq!(found[0]["auto"], false);
+    assert!(found[0]["detail"].as_str().unwrap().contains("collections.abc.MutableMapping"), "{:#?}", found[0]);
+    let fixed = port([
+        OsStr::new("fix"),
+        OsStr::new("--write"),
+        OsStr::new("--target"),
+        OsStr::new(ALL),
+        dir.path().as_os_str(),
+    ]);
+    assert_eq!(fixed.code(), 0, "{fixed}");
+    let ordered_text = std::fs::read_to_string(&ordered).unwrap();
+    assert_eq!(ordered_text.lines().nth(22), Some("from UserDict import DictMixin"), "{ordered_text}");
+    assert!(!ordered_text.contains("from collections import DictMixin"));
+    let soup_text = std::fs::read_to_string(&soup).unwrap();
+    assert!(soup_text.contains("convert = lambda k_val: (k_val[0],"), "the lambda at line 573");
+    assert!(soup_text.contains("(lambda x: self._subMSChar(x.group(1)),"), "the lambda at line 1842");
+    let left = json_check(&[dir.path().to_str().unwrap()], ALL);
+    let rules: Vec<_> = findings(&left).into_iter().map(|(_, _, r)| r).collect();
+    assert!(!rules.iter().any(|r| r == "PY2-TUPLE-PARAMS" || r == "PARSE-ERROR"), "{rules:#?}");
+    assert!(rules.iter().any(|r| r == "PY2-RENAMED-MODULE-NAME"), "{rules:#?}");
+}

@@ -104,6 +104,10 @@ void ph_tstate_dispose_own(ph_tstate *ts);
 void ph_tstate_dispose_other(ph_tstate *ts);
 /* PyThread_get_thread_ident(): what threading.get_ident() returns here. */
 unsigned long ph_thread_ident(void);
+/* The innermost Python frame of ts, a state of the interpreter whose GIL is
+ * held (ts need not be current): a new reference, or None when ts runs no
+ * Python code. For reading where another thread sits, e.g. a hung import. */
+ph_obj *ph_tstate_frame(ph_tstate *ts);
 
 /* ----------------------------------------------------------------- errors */
 

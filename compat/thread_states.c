@@ -28,3 +28,19 @@ void ph_tstate_dispose_other(ph_tstate *ts) {
 }
 
 unsigned long ph_thread_ident(void) { return PyThread_get_thread_ident(); }
+
+ph_obj *ph_tstate_frame(ph_tstate *ts) {
+#if PH_PY_AT_LEAST(3, 9)
+    /* 3.11+ keep frames unmaterialized; this makes the frame object, as
+     * sys._current_frames does for the threads of its own interpreter. */
+    PyObject *frame = (PyObject *)PyThreadState_GetFrame(ts);
+#else
+    PyObject *frame = (PyObject *)ts->frame;
+    Py_XINCREF(frame);
+#endif
+    if (frame == NULL) {
+        Py_INCREF(Py_None);
+        return Py_None;
+    }
+    return frame;
+}

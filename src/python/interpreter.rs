@@ -344,6 +344,14 @@ impl Inner {
         Some(slot.ts)
     }
 
+    /// `thread`'s state here, unless it was given up already (`gone` is set
+    /// under the table lock before any disposal starts).
+    pub(crate) fn state_of(&self, thread: ThreadId) -> Option<*mut ffi::ph_tstate> {
+        let table = self.lock();
+        let (_, slot) = table.entries.iter().find(|(id, _)| *id == thread)?;
+        (!slot.gone.load(Ordering::SeqCst)).then_some(slot.ts)
+    }
+
     pub(crate) fn host_thread_count(table: &Table) -> usize {
         table.entries.len()
     }

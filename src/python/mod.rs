@@ -10,6 +10,7 @@ mod host_call;
 mod interpreter;
 mod object;
 mod runtime;
+mod stack;
 mod teardown;
 mod text;
 

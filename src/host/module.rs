@@ -145,7 +145,7 @@ impl Slot {
         }
         let first_line = error.lines().last().unwrap_or_default().to_string();
         tracing::error!("[{}] failed: {first_line}", self.name);
-        let _ = shared.events.send(HostEvent::Failed(self.name.clone()));
+        let _ = shared.events.send(HostEvent::Failed { name: self.name.clone(), generation });
     }
 
     pub(crate) fn fail_current(&self, shared: &Shared, error: String) {
@@ -158,7 +158,19 @@ impl Slot {
     /// recorded in the slot; nothing here fails the host.
     pub(crate) fn load(self: &Arc<Self>, shared: &Arc<Shared>) {
         let _ops = self.ops();
-        self.load_locked(shared);
+        self.load_held(shared);
+    }
+
+    /// Unloads the module and loads it again in a fresh interpreter, with
+    /// no other lifecycle operation in between.
+    pub(crate) fn restart(self: &Arc<Self>, shared: &Arc<Shared>) {
+        let _ops = self.ops();
+        self.unload_held(shared, State::Stopped);
+        {
+            let mut st = self.state();
+            st.restarts = st.restarts.saturating_add(1);
+        }
+        self.load_held(shared);
     }
 
     /// Marks an enabled module as waiting for its turn at startup.
@@ -174,11 +186,11 @@ impl Slot {
     pub(crate) fn load_pending(self: &Arc<Self>, shared: &Arc<Shared>) {
         let _ops = self.ops();
         if self.state().status == State::Pending {
-            self.load_locked(shared);
+            self.load_held(shared);
         }
     }
 
-    fn load_locked(self: &Arc<Self>, shared: &Arc<Shared>) {
+    fn load_held(self: &Arc<Self>, shared: &Arc<Shared>) {
         // Once the host is stopping nothing new is loaded: shutdown unloads
         // each module once, and a load after that would outlive it.
         if shared.stopping() {
@@ -230,7 +242,7 @@ impl Slot {
                 st.status = State::Failed;
                 st.error = Some(error);
                 drop(st);
-                let _ = shared.events.send(HostEvent::Failed(self.name.clone()));
+                let _ = shared.events.send(HostEvent::Failed { name: self.name.clone(), generation });
             }
         }
     }
@@ -313,6 +325,26 @@ impl Slot {
     /// its threads reported). `to` is the state it ends in, unless it failed.
     pub(crate) fn unload(&self, shared: &Arc<Shared>, to: State) {
         let _ops = self.ops();
+        self.unload_held(shared, to);
+    }
+
+    /// For the supervisor, after a failure of instance `generation`:
+    /// unloads it, unless that instance is gone already (a restart came
+    /// first), in which case the failure is stale and nothing is done.
+    /// Returns whether it was current.
+    pub(crate) fn unload_failed(&self, shared: &Arc<Shared>, generation: u64) -> bool {
+        let _ops = self.ops();
+        {
+            let st = self.state();
+            if st.generation != generation || st.status != State::Failed {
+                return false;
+            }
+        }
+        self.unload_held(shared, State::Failed);
+        true
+    }
+
+    fn unload_held(&self, shared: &Arc<Shared>, to: State) {
         let Some(live) = self.state().live.take() else {
             let mut st = self.state();
             if matches!(st.status, State::Running | State::Stopped) || to == State::Disabled {

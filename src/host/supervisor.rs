@@ -29,8 +29,9 @@ use super::strict_modes;
 
 /// What wakes the supervisor.
 pub enum HostEvent {
-    /// A module failed: clean it up, maybe restart it.
-    Failed(String),
+    /// Instance `generation` of module `name` failed: clean it up, maybe
+    /// restart it, unless a newer instance has replaced it meanwhile.
+    Failed { name: String, generation: u64 },
     /// `pyhost ctl stop`.
     Stop,
 }
@@ -142,12 +143,7 @@ impl Shared {
     pub fn restart(self: &Arc<Self>, name: &str) -> anyhow::Result<()> {
         let slot = self.changeable(name)?;
         self.not_loading(slot)?;
-        slot.unload(self, State::Stopped);
-        {
-            let mut st = slot.state();
-            st.restarts = st.restarts.saturating_add(1);
-        }
-        slot.load(self);
+        slot.restart(self);
         Ok(())
     }
 
@@ -302,7 +298,7 @@ impl Host {
             }
             self.restart_due();
             match self.events.recv_timeout(Duration::from_millis(50)) {
-                Ok(HostEvent::Failed(name)) => self.after_failure(&name),
+                Ok(HostEvent::Failed { name, generation }) => self.after_failure(&name, generation),
                 Ok(HostEvent::Stop) => {
                     self.shared.request_stop("on request");
                     return;
@@ -314,10 +310,14 @@ impl Host {
     }
 
     /// A failed module is unloaded (its shutdown() may stop its threads) and,
-    /// with restart = "on-failure", scheduled for a fresh interpreter.
-    fn after_failure(&self, name: &str) {
+    /// with restart = "on-failure", scheduled for a fresh interpreter. A
+    /// failure of an instance that a restart has replaced is ignored.
+    fn after_failure(&self, name: &str, generation: u64) {
         let slot = self.shared.slot(name);
-        slot.unload(&self.shared, State::Failed);
+        if !slot.unload_failed(&self.shared, generation) {
+            tracing::debug!("[{name}] a failure of instance {generation}, since replaced, is ignored");
+            return;
+        }
         let restart = &self.shared.config.restart;
         let mut st = slot.state();
         st.failure_handled = true;

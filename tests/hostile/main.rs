@@ -8,5 +8,6 @@ mod common;
 mod config;
 mod control;
 mod harness;
+mod lifecycle;
 mod signals;
 mod smoke;

@@ -8,6 +8,7 @@
 //! log_level = "info"
 //! tick_interval = 1.0                     # seconds between `tick` notifications
 //! shutdown_timeout = 10.0                 # seconds serve() gets to return
+//! notify_queue_limit = 1000               # events waiting per module; beyond it the oldest is dropped
 //! probe = true                            # find extensions that refuse sub-interpreters first
 //! strict_modes = true                     # refuse code others can write (see strict_modes.rs)
 //!
@@ -19,6 +20,7 @@
 //! [modules.rest]
 //! isolation = "main"
 //! restart = "never"                       # this module's own policy
+//! notify_queue_limit = 10                 # this module's own queue limit
 //! options = { port = 8081 }
 //! ```
 //!
@@ -86,6 +88,8 @@ pub struct ModuleConfig {
     /// Overrides restart.policy for this module.
     pub restart: Option<RestartPolicy>,
     pub options: serde_json::Map<String, serde_json::Value>,
+    /// Overrides the global notify_queue_limit for this module.
+    pub notify_queue_limit: Option<usize>,
 }
 
 /// Everything `pyhost run` needs, resolved.
@@ -98,6 +102,8 @@ pub struct HostConfig {
     pub log_level: Option<LogLevel>,
     pub tick_interval: Duration,
     pub shutdown_timeout: Duration,
+    /// Events that may wait for a module's notify(); beyond, the oldest go.
+    pub notify_queue_limit: usize,
     pub probe: bool,
     /// Refuse module and package paths that others than root and the
     /// host's user can write (see strict_modes.rs); false only warns.
@@ -116,6 +122,7 @@ impl Default for HostConfig {
             log_level: None,
             tick_interval: Duration::from_secs(1),
             shutdown_timeout: Duration::from_secs(10),
+            notify_queue_limit: DEFAULT_NOTIFY_QUEUE_LIMIT,
             probe: true,
             strict_modes: true,
             restart: Restart { policy: RestartPolicy::Never, backoff: Duration::from_secs(1), limit: 3 },
@@ -131,6 +138,10 @@ impl HostConfig {
 
     pub fn restart_policy(&self, name: &str) -> RestartPolicy {
         self.modules.get(name).and_then(|m| m.restart).unwrap_or(self.restart.policy)
+    }
+
+    pub fn notify_queue_limit(&self, name: &str) -> usize {
+        self.modules.get(name).and_then(|m| m.notify_queue_limit).unwrap_or(self.notify_queue_limit)
     }
 
     pub fn is_enabled(&self, name: &str) -> bool {
@@ -205,6 +216,7 @@ struct RawConfig {
     log_level: Option<LogLevel>,
     tick_interval: Option<f64>,
     shutdown_timeout: Option<f64>,
+    notify_queue_limit: Option<usize>,
     probe: Option<bool>,
     strict_modes: Option<bool>,
     restart: Option<RawRestart>,
@@ -234,6 +246,17 @@ struct RawModule {
     restart: Option<RestartPolicy>,
     #[serde(default)]
     options: toml::Table,
+    notify_queue_limit: Option<usize>,
+}
+
+/// At about 10 kB an event, 10 MB per module at most.
+pub const DEFAULT_NOTIFY_QUEUE_LIMIT: usize = 1000;
+
+fn queue_limit(value: usize, what: &str) -> anyhow::Result<usize> {
+    if value == 0 {
+        bail!("{what} must be 1 or more (it is how many events may wait for notify())");
+    }
+    Ok(value)
 }
 
 const ISOLATIONS: [&str; 3] = ["own-gil", "shared", "main"];
@@ -372,7 +395,11 @@ impl RawConfig {
             let options = serde_json::to_value(&raw.options)?.as_object().cloned().unwrap_or_default();
             let isolation =
                 raw.isolation.as_deref().map(parse_isolation).transpose().with_context(|| format!("modules.{name}"))?;
-            modules.insert(name, ModuleConfig { isolation, restart: raw.restart, options });
+            let notify_queue_limit = raw
+                .notify_queue_limit
+                .map(|n| queue_limit(n, &format!("modules.{name}.notify_queue_limit")))
+                .transpose()?;
+            modules.insert(name, ModuleConfig { isolation, restart: raw.restart, options, notify_queue_limit });
         }
         Ok(HostConfig {
             module_dirs: self
@@ -398,6 +425,11 @@ impl RawConfig {
                 .map(|s| seconds(s, "shutdown_timeout"))
                 .transpose()?
                 .unwrap_or(defaults.shutdown_timeout),
+            notify_queue_limit: self
+                .notify_queue_limit
+                .map(|n| queue_limit(n, "notify_queue_limit"))
+                .transpose()?
+                .unwrap_or(defaults.notify_queue_limit),
             probe: self.probe.unwrap_or(true),
             strict_modes: self.strict_modes.unwrap_or(true),
             restart,
@@ -439,6 +471,16 @@ mod tests {
         assert_eq!(config.module("a").isolation, Some(Isolation::Shared));
         assert_eq!(config.module("a").options["port"], 8081);
         assert!(config.is_enabled("b") && !config.is_enabled("c"));
+    }
+
+    #[test]
+    fn the_notify_queue_limit_has_a_default_and_per_module_values() {
+        let raw: RawConfig = toml::from_str("[modules.a]\nnotify_queue_limit = 3").unwrap();
+        let config = raw.resolve(Path::new("/")).unwrap();
+        assert_eq!(config.notify_queue_limit("a"), 3);
+        assert_eq!(config.notify_queue_limit("b"), DEFAULT_NOTIFY_QUEUE_LIMIT);
+        let raw: RawConfig = toml::from_str("notify_queue_limit = 0").unwrap();
+        assert!(raw.resolve(Path::new("/")).unwrap_err().to_string().contains("1 or more"));
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod control;
 pub mod deadline;
 pub mod discovery;
 pub mod module;
+pub mod notify;
 pub mod placement;
 pub mod pyside;
 pub mod report;

@@ -4,30 +4,25 @@
 //! state mutex is only ever held briefly, never while Python runs.
 
 use std::path::PathBuf;
-use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use crate::python::{EndOutcome, Error, Interpreter, Isolation, OwnedObj};
 
+use super::notify::{Notice, NotifyQueue};
 use super::placement::is_refusal;
 use super::pyside::{self, Meta};
 use super::report::{ModuleReport, State, ThreadReport};
 use super::supervisor::{HostEvent, Shared};
-
-/// An event on its way to a module's notify().
-pub struct Notice {
-    pub event: String,
-    pub payload: String,
-}
 
 /// What exists while a module is loaded.
 pub(crate) struct Live {
     pub interpreter: Interpreter,
     pub instance: Arc<OwnedObj>,
     pub meta: Meta,
-    pub queue: Sender<Notice>,
+    pub queue: Arc<NotifyQueue>,
     pub serve: Option<JoinHandle<()>>,
     pub dispatcher: JoinHandle<()>,
 }
@@ -54,6 +49,8 @@ pub struct Slot {
     pub path: PathBuf,
     ops: Mutex<()>,
     state: Mutex<SlotState>,
+    /// Notifications dropped from this module's full queues, all instances.
+    dropped: Arc<AtomicU64>,
 }
 
 /// How a load went wrong.
@@ -89,6 +86,7 @@ impl Slot {
                 restart_at: None,
                 failure_handled: false,
             }),
+            dropped: Arc::new(AtomicU64::new(0)),
         }
     }
 
@@ -109,6 +107,7 @@ impl Slot {
             state: st.status,
             error: st.error.clone(),
             restarts: st.restarts,
+            notifications_dropped: self.dropped.load(Ordering::Relaxed),
             leftover_threads: st.leftover.clone(),
         }
     }
@@ -128,7 +127,7 @@ impl Slot {
         if let (State::Running, Some(live)) = (&st.status, &st.live)
             && live.meta.notify_types.iter().any(|t| t == event || t == "*")
         {
-            let _ = live.queue.send(Notice { event: event.to_string(), payload: payload.to_string() });
+            live.queue.offer(Notice { event: event.to_string(), payload: payload.to_string() });
         }
     }
 
@@ -225,8 +224,9 @@ impl Slot {
         match attempt {
             Ok((interpreter, instance, meta)) => {
                 let instance = Arc::new(instance);
-                let (queue, inbox) = mpsc::channel();
-                let dispatcher = self.spawn_dispatcher(shared, generation, &interpreter, &instance, inbox);
+                let limit = shared.config.notify_queue_limit(&self.name);
+                let queue = Arc::new(NotifyQueue::new(limit, Arc::clone(&self.dropped)));
+                let dispatcher = self.spawn_dispatcher(shared, generation, &interpreter, &instance, &queue);
                 let serve = meta.serves.then(|| self.spawn_serve(shared, generation, &interpreter, &instance));
                 st.live = Some(Live { interpreter, instance, meta, queue, serve, dispatcher });
                 st.status = State::Running;
@@ -298,20 +298,22 @@ impl Slot {
         generation: u64,
         interpreter: &Interpreter,
         instance: &Arc<OwnedObj>,
-        inbox: Receiver<Notice>,
+        queue: &Arc<NotifyQueue>,
     ) -> JoinHandle<()> {
-        let (slot, shared, interpreter, instance) =
-            (shared.slot(&self.name), Arc::clone(shared), interpreter.clone(), Arc::clone(instance));
+        let (slot, shared, interpreter, instance, queue) =
+            (shared.slot(&self.name), Arc::clone(shared), interpreter.clone(), Arc::clone(instance), Arc::clone(queue));
         thread::Builder::new()
             .name(format!("{}:notify", self.name))
             .spawn(move || {
                 // One queue and thread per module: a slow notify() delays
                 // only its own module's events.
-                for notice in inbox {
+                while let Some(notice) = queue.next() {
                     let outcome = interpreter
                         .gil()
                         .and_then(|gil| pyside::notify(&gil, &instance, &notice.event, &notice.payload));
+                    queue.delivered();
                     if let Err(error) = outcome {
+                        queue.close();
                         slot.fail(&shared, generation, describe(&error));
                         break;
                     }
@@ -320,9 +322,10 @@ impl Slot {
             .expect("spawn a notify thread")
     }
 
-    /// Stops and unloads the module: shutdown(), up to the shutdown timeout
-    /// for serve() to return, then the interpreter is ended (or left, with
-    /// its threads reported). `to` is the state it ends in, unless it failed.
+    /// Stops and unloads the module: no more notifications, shutdown(), up
+    /// to the shutdown timeout for serve() to return, then the interpreter
+    /// is ended (or left, with its threads reported). `to` is the state it
+    /// ends in, unless it failed.
     pub(crate) fn unload(&self, shared: &Arc<Shared>, to: State) {
         let _ops = self.ops();
         self.unload_held(shared, to);
@@ -354,11 +357,16 @@ impl Slot {
         };
         let Live { interpreter, instance, meta: _, queue, serve, dispatcher } = live;
         let timeout = shared.config.shutdown_timeout;
-        let shutdown = interpreter.gil().and_then(|gil| pyside::shutdown(&gil, &instance));
+        // No notify() starts from here on; the events still waiting go.
+        queue.close();
+        // `stopping` first: the notify() in progress may wait on it. Then no
+        // shutdown() beside a notify() the host started.
+        let stopping = interpreter.gil().and_then(|gil| pyside::set_stopping(&gil, &instance));
+        queue.wait_idle(Instant::now().checked_add(timeout));
+        let shutdown = stopping.and_then(|()| interpreter.gil().and_then(|gil| pyside::shutdown(&gil, &instance)));
         if let Err(error) = shutdown {
             self.fail_current(shared, describe(&error));
         }
-        drop(queue); // the dispatcher ends after the event it is on
         let deadline = super::deadline::after(timeout);
         let mut stuck = Vec::new();
         for (what, handle) in [("serve()", serve), ("notify()", Some(dispatcher))] {

@@ -74,6 +74,12 @@ pub fn notify(gil: &Gil<'_>, instance: &OwnedObj, event: &str, payload: &str) ->
     call(gil, "_host_notify", vec![instance.bind(gil)?, gil.str(event)?, gil.str(payload)?]).map(drop)
 }
 
+/// Sets the instance's `stopping` event, which serve() and notify() may be
+/// waiting on, without calling into the module's own code.
+pub fn set_stopping(gil: &Gil<'_>, instance: &OwnedObj) -> Result<()> {
+    instance.bind(gil)?.getattr("stopping")?.call_method0("set").map(drop)
+}
+
 pub fn shutdown(gil: &Gil<'_>, instance: &OwnedObj) -> Result<()> {
     call(gil, "_host_shutdown", vec![instance.bind(gil)?]).map(drop)
 }

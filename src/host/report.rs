@@ -42,6 +42,9 @@ pub struct ModuleReport {
     pub state: State,
     pub error: Option<String>,
     pub restarts: u32,
+    /// Events dropped because the module's notify queue was full.
+    #[serde(default)]
+    pub notifications_dropped: u64,
     pub leftover_threads: Vec<ThreadReport>,
 }
 

@@ -111,7 +111,7 @@ pub fn run_child_side() -> anyhow::Result<()> {
     };
     config.modules.insert(
         spec.name.clone(),
-        ModuleConfig { isolation: None, restart: Some(restart), options: spec.options.clone() },
+        ModuleConfig { restart: Some(restart), options: spec.options.clone(), ..ModuleConfig::default() },
     );
     let mut host = Host::start(config, &RunOptions::default())?;
     let shared = std::sync::Arc::clone(host.shared());

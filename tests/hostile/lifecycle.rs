@@ -2,9 +2,16 @@
 
 use std::time::{Duration, Instant};
 
-use crate::harness::{Host, Setup, module};
+use crate::harness::{Host, Setup, module, path_str};
 
 const STARTED: Duration = Duration::from_secs(90);
+
+/// The host process's resident memory, in bytes.
+fn rss(pid: i32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap() * 1024
+}
 
 /// Polls `probe` until it is true; a generous deadline only detects a hang.
 fn wait_until(host: &Host, what: &str, mut probe: impl FnMut() -> bool) {
@@ -13,6 +20,87 @@ fn wait_until(host: &Host, what: &str, mut probe: impl FnMut() -> bool) {
         assert!(Instant::now() < deadline, "{what} never happened\n{}", host.stderr_so_far());
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+const FLOODER: &str = r#"
+import os
+import pyhost
+
+
+class Flooder(pyhost.Module):
+    OPTIONS = {'go': '', 'done': ''}
+
+    def serve(self):
+        while not os.path.exists(self.get_option('go')):
+            if self.stopping.wait(0.05):
+                return
+        pad = 'x' * 10000
+        for i in range(10000):
+            self.set_state('flood', '%d:%s' % (i, pad))
+        open(self.get_option('done'), 'w').close()
+        self.stopping.wait(3600)
+"#;
+
+const SLOW_LISTENER: &str = r#"
+import time
+import pyhost
+
+
+class SlowListener(pyhost.Module):
+    OPTIONS = {'log': ''}
+    NOTIFY_TYPES = ['state']
+
+    def _record(self, line):
+        with open(self.get_option('log'), 'a') as log:
+            log.write(line + '\n')
+
+    def notify(self, event, payload):
+        self._record('notify %s' % payload['value'].split(':')[0])
+        time.sleep(0.05)
+
+    def shutdown(self):
+        self._record('shutdown')
+"#;
+
+#[test]
+fn a_notify_flood_to_a_slow_listener_is_bounded_and_stops_at_unload() {
+    let setup = Setup::new();
+    setup.module("flooder", FLOODER).module("slow_listener", SLOW_LISTENER);
+    let dir = setup.dir.path().to_path_buf();
+    let (go, done, log) = (dir.join("go"), dir.join("done"), dir.join("listener.log"));
+    let config = format!(
+        "[modules.flooder.options]\ngo = {:?}\ndone = {:?}\n[modules.slow_listener.options]\nlog = {:?}",
+        path_str(&go),
+        path_str(&done),
+        path_str(&log)
+    );
+    let host = setup.config(&config).start(&[]);
+    host.wait_started(STARTED);
+    host.wait_for_state("slow_listener", "running", STARTED);
+    let before = rss(host.pid());
+    std::fs::write(&go, "").unwrap();
+    wait_until(&host, "the flood", || done.exists());
+    let growth = rss(host.pid()).saturating_sub(before);
+    println!("the host grew by {} KiB during the flood", growth >> 10);
+    host.assert_witness_alive(Duration::from_secs(10));
+    // 10,000 events of 10 kB: about 100 MB when every one waited (before);
+    // at most the default 1,000 of them now.
+    assert!(growth < 50 << 20, "the host grew by {} MiB for a slow listener", growth >> 20);
+    let status = host.module_status("slow_listener");
+    assert!(status["notifications_dropped"].as_u64().unwrap() > 0, "{status}");
+
+    // Its queue is full: unloading it must deliver none of it.
+    host.ctl(&["disable", "slow_listener"]);
+    let lines: Vec<String> = std::fs::read_to_string(&log).unwrap().lines().map(String::from).collect();
+    let shutdown = lines.iter().position(|l| l == "shutdown").expect("shutdown() was called");
+    assert!(shutdown > 0, "notify() was called before the unload: {lines:?}");
+    let after: Vec<&String> = lines[shutdown + 1..].iter().collect();
+    assert!(after.is_empty(), "notify() was called after shutdown(): {after:?}");
+    let (finished, report) = host.stop();
+    assert_eq!(finished.code(), 0, "{finished}");
+    let listener = module(&report, "slow_listener");
+    assert_eq!(listener["state"], "disabled", "{report}");
+    assert!(listener["notifications_dropped"].as_u64().unwrap() > 0, "{report}");
 }
 
 const RAISES_ON_SHUTDOWN: &str = r#"

@@ -171,6 +171,13 @@ impl Python {
         if main_threads.threads.iter().any(|t| !t.daemon) {
             report.left.push(main_threads);
         }
+        // A host thread still inside the main interpreter (a module placed
+        // there whose import or shutdown() never returned) would wake up
+        // under Py_Finalize, as a leftover Python thread would.
+        if Inner::busy_elsewhere(&self.main.inner.lock()) {
+            tracing::warn!("a host thread is still running code in the main interpreter");
+            report.busy.push(self.main.id());
+        }
         if !report.left.is_empty() || !report.busy.is_empty() {
             teardown::abandon(&self.main, &report);
             return Ok(report);

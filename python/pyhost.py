@@ -278,6 +278,33 @@ def _keep_children_signalable():
         sys.meta_path.insert(0, _SubprocessFinder())
 
 
+# The host's own signals: it blocks them in every thread and takes them on a
+# thread of its own, so a Python handler for them never runs anyway.
+_HOST_SIGNALS = ('SIGINT', 'SIGTERM', 'SIGHUP')
+
+
+def _host_signals_from_any_thread():
+    """In the main interpreter, signal.signal works only on the main thread,
+    and the host loads modules on threads of their own. A module that asks
+    for one of the host's signals from another thread (in __init__, say)
+    gets what it would get on the main thread: the call succeeds, and the
+    handler never runs. Other signals keep Python's rule."""
+    import signal as signal_module
+    original = signal_module.signal
+    host_signals = set(getattr(signal_module, name) for name in _HOST_SIGNALS if hasattr(signal_module, name))
+    asked = {}
+
+    def signal(signalnum, handler):
+        if signalnum in host_signals and not isinstance(threading.current_thread(), threading._MainThread):
+            previous = asked.get(signalnum, signal_module.getsignal(signalnum))
+            asked[signalnum] = handler
+            return previous
+        return original(signalnum, handler)
+
+    signal.__doc__ = original.__doc__
+    signal_module.signal = signal
+
+
 _installed = []
 
 
@@ -302,6 +329,8 @@ def _host_bootstrap(module_name, site_dirs):
     sys.exit = _make_guarded_sys_exit(sys.exit)
     threading.Thread.start = _patched_start(threading.Thread.start)
     _keep_children_signalable()
+    if module_name is None:
+        _host_signals_from_any_thread()
     sys.stdout = _HostStream('stdout', sys.stdout)
     sys.stderr = _HostStream('stderr', sys.stderr)
 
@@ -359,9 +388,32 @@ def _load_class(name, path):
     return classes[0]
 
 
+class _NotADaemon(object):
+    """The host loads each module on a thread of its own, which Python sees
+    as a daemon "dummy" thread, and threads started there would inherit
+    that: while it loads a module, it passes for a non-daemon thread, so the
+    module's import and __init__ start threads non-daemon, as they do when
+    Python runs a module on its main thread. Only while loading: a dummy
+    that looks non-daemon afterwards is one that code joining every
+    non-daemon thread (CherryPy's Bus.block) would try to join."""
+
+    _flag = '_Thread__daemonic' if PY2 else '_daemonic'
+
+    def __enter__(self):
+        current = threading.current_thread()
+        self.dummy = current if isinstance(current, threading._DummyThread) and current.daemon else None
+        if self.dummy is not None:
+            setattr(self.dummy, self._flag, False)
+
+    def __exit__(self, *exc):
+        if self.dummy is not None:
+            setattr(self.dummy, self._flag, True)
+        return False
+
+
 def _host_load(name, path, options_json):
     """Imports module.py and makes the instance. Returns (instance, meta JSON)."""
-    with _Running(name):
+    with _Running(name), _NotADaemon():
         cls = _load_class(name, path)
         instance = cls.__new__(cls)
         instance.name = name

@@ -7,7 +7,8 @@
 //! python_path = ["{cache}/pyhost/site/{python_version}"]   # added like site.addsitedir
 //! log_level = "info"
 //! tick_interval = 1.0                     # seconds between `tick` notifications
-//! shutdown_timeout = 10.0                 # seconds serve() gets to return
+//! shutdown_timeout = 10.0                 # seconds a module gets to stop (notify, shutdown, serve)
+//! load_timeout = 30.0                     # seconds a module's import and __init__ may take
 //! notify_queue_limit = 1000               # events waiting per module; beyond it the oldest is dropped
 //! probe = true                            # find extensions that refuse sub-interpreters first
 //! strict_modes = true                     # refuse code others can write (see strict_modes.rs)
@@ -20,6 +21,7 @@
 //! [modules.rest]
 //! isolation = "main"
 //! restart = "never"                       # this module's own policy
+//! load_timeout = 60.0                     # this module's own load timeout
 //! notify_queue_limit = 10                 # this module's own queue limit
 //! options = { port = 8081 }
 //! ```
@@ -88,6 +90,8 @@ pub struct ModuleConfig {
     /// Overrides restart.policy for this module.
     pub restart: Option<RestartPolicy>,
     pub options: serde_json::Map<String, serde_json::Value>,
+    /// Overrides the global load_timeout for this module.
+    pub load_timeout: Option<Duration>,
     /// Overrides the global notify_queue_limit for this module.
     pub notify_queue_limit: Option<usize>,
 }
@@ -102,6 +106,9 @@ pub struct HostConfig {
     pub log_level: Option<LogLevel>,
     pub tick_interval: Duration,
     pub shutdown_timeout: Duration,
+    /// How long importing module.py and running __init__ may take before
+    /// the module is given up on (its thread is left where it hangs).
+    pub load_timeout: Duration,
     /// Events that may wait for a module's notify(); beyond, the oldest go.
     pub notify_queue_limit: usize,
     pub probe: bool,
@@ -122,6 +129,7 @@ impl Default for HostConfig {
             log_level: None,
             tick_interval: Duration::from_secs(1),
             shutdown_timeout: Duration::from_secs(10),
+            load_timeout: DEFAULT_LOAD_TIMEOUT,
             notify_queue_limit: DEFAULT_NOTIFY_QUEUE_LIMIT,
             probe: true,
             strict_modes: true,
@@ -138,6 +146,10 @@ impl HostConfig {
 
     pub fn restart_policy(&self, name: &str) -> RestartPolicy {
         self.modules.get(name).and_then(|m| m.restart).unwrap_or(self.restart.policy)
+    }
+
+    pub fn load_timeout(&self, name: &str) -> Duration {
+        self.modules.get(name).and_then(|m| m.load_timeout).unwrap_or(self.load_timeout)
     }
 
     pub fn notify_queue_limit(&self, name: &str) -> usize {
@@ -216,6 +228,7 @@ struct RawConfig {
     log_level: Option<LogLevel>,
     tick_interval: Option<f64>,
     shutdown_timeout: Option<f64>,
+    load_timeout: Option<f64>,
     notify_queue_limit: Option<usize>,
     probe: Option<bool>,
     strict_modes: Option<bool>,
@@ -246,8 +259,14 @@ struct RawModule {
     restart: Option<RestartPolicy>,
     #[serde(default)]
     options: toml::Table,
+    load_timeout: Option<f64>,
     notify_queue_limit: Option<usize>,
 }
+
+/// Long enough for a module that imports a large framework on a busy
+/// machine; short enough that a module stuck on a network call at import
+/// does not pass for a slow one.
+pub const DEFAULT_LOAD_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// At about 10 kB an event, 10 MB per module at most.
 pub const DEFAULT_NOTIFY_QUEUE_LIMIT: usize = 1000;
@@ -395,11 +414,16 @@ impl RawConfig {
             let options = serde_json::to_value(&raw.options)?.as_object().cloned().unwrap_or_default();
             let isolation =
                 raw.isolation.as_deref().map(parse_isolation).transpose().with_context(|| format!("modules.{name}"))?;
+            let load_timeout =
+                raw.load_timeout.map(|s| seconds(s, &format!("modules.{name}.load_timeout"))).transpose()?;
             let notify_queue_limit = raw
                 .notify_queue_limit
                 .map(|n| queue_limit(n, &format!("modules.{name}.notify_queue_limit")))
                 .transpose()?;
-            modules.insert(name, ModuleConfig { isolation, restart: raw.restart, options, notify_queue_limit });
+            modules.insert(
+                name,
+                ModuleConfig { isolation, restart: raw.restart, options, load_timeout, notify_queue_limit },
+            );
         }
         Ok(HostConfig {
             module_dirs: self
@@ -425,6 +449,11 @@ impl RawConfig {
                 .map(|s| seconds(s, "shutdown_timeout"))
                 .transpose()?
                 .unwrap_or(defaults.shutdown_timeout),
+            load_timeout: self
+                .load_timeout
+                .map(|s| seconds(s, "load_timeout"))
+                .transpose()?
+                .unwrap_or(defaults.load_timeout),
             notify_queue_limit: self
                 .notify_queue_limit
                 .map(|n| queue_limit(n, "notify_queue_limit"))
@@ -474,13 +503,25 @@ mod tests {
     }
 
     #[test]
-    fn the_notify_queue_limit_has_a_default_and_per_module_values() {
-        let raw: RawConfig = toml::from_str("[modules.a]\nnotify_queue_limit = 3").unwrap();
+    fn load_timeout_and_queue_limit_have_defaults_and_per_module_values() {
+        let raw: RawConfig = toml::from_str(
+            r#"
+            load_timeout = 5
+            [modules.a]
+            load_timeout = 0.5
+            notify_queue_limit = 3
+            "#,
+        )
+        .unwrap();
         let config = raw.resolve(Path::new("/")).unwrap();
+        assert_eq!(config.load_timeout("a"), Duration::from_millis(500));
+        assert_eq!(config.load_timeout("b"), Duration::from_secs(5));
         assert_eq!(config.notify_queue_limit("a"), 3);
         assert_eq!(config.notify_queue_limit("b"), DEFAULT_NOTIFY_QUEUE_LIMIT);
         let raw: RawConfig = toml::from_str("notify_queue_limit = 0").unwrap();
         assert!(raw.resolve(Path::new("/")).unwrap_err().to_string().contains("1 or more"));
+        let raw: RawConfig = toml::from_str("[modules.a]\nload_timeout = -1").unwrap();
+        assert!(raw.resolve(Path::new("/")).unwrap_err().to_string().contains("modules.a.load_timeout"));
     }
 
     #[test]

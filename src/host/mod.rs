@@ -3,6 +3,7 @@
 //! their own threads, notified through their own queues, guarded against
 //! exiting the process, restarted alone, and torn down without an abort.
 
+pub(crate) mod bounded;
 pub mod calls;
 pub mod config;
 pub mod control;

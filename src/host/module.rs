@@ -2,15 +2,20 @@
 //! queue, and the state machine loading, failing and unloading move it
 //! through. Lifecycle operations on a module are serialized by `ops`; the
 //! state mutex is only ever held briefly, never while Python runs.
+//!
+//! Module code the host waits for (the import, shutdown()) runs on threads
+//! of its own, bounded by load_timeout and shutdown_timeout; what does not
+//! return in time is left running and reported.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::thread::{self, JoinHandle};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::python::{EndOutcome, Error, Interpreter, Isolation, OwnedObj};
 
+use super::bounded::{self, Waited};
 use super::notify::{Notice, NotifyQueue};
 use super::placement::is_refusal;
 use super::pyside::{self, Meta};
@@ -25,6 +30,7 @@ pub(crate) struct Live {
     pub queue: Arc<NotifyQueue>,
     pub serve: Option<JoinHandle<()>>,
     pub dispatcher: JoinHandle<()>,
+    pub generation: u64,
 }
 
 pub(crate) struct SlotState {
@@ -53,12 +59,17 @@ pub struct Slot {
     dropped: Arc<AtomicU64>,
 }
 
+/// What a successful load yields.
+type Loaded = (Interpreter, OwnedObj, Meta);
+
 /// How a load went wrong.
 enum LoadError {
     /// An extension refuses sub-interpreters: try the main interpreter.
     Refused(String),
     Unloadable(String),
     Failed(String),
+    /// The host began to stop while it loaded, and gave up waiting.
+    Stopped(String),
 }
 
 fn describe(error: &Error) -> String {
@@ -202,21 +213,29 @@ impl Slot {
             }
             st.status = State::Loading;
             st.generation += 1;
+            st.restart_at = None;
             st.error = None;
             st.leftover.clear();
-            st.restart_at = None;
             st.failure_handled = false;
             st.generation
         };
+        if let Some(message) = shared.hung_in_probe(&self.name) {
+            tracing::error!("[{}] cannot be loaded: {}", self.name, message.lines().last().unwrap_or_default());
+            let mut st = self.state();
+            st.status = State::Unloadable;
+            st.error = Some(message);
+            return;
+        }
         let (mut isolation, mut placement) = shared.placement_for(&self.name);
-        let mut attempt = self.try_load(shared, isolation);
+        let timeout = shared.config.load_timeout(&self.name);
+        let mut attempt = self.load_bounded(shared, isolation, timeout);
         if let Err(LoadError::Refused(message)) = &attempt
             && isolation != Isolation::Main
         {
             tracing::warn!("[{}] refused a {isolation} interpreter ({message}); loading it in main", self.name);
             placement = Some(format!("refused a {isolation} interpreter at load: {message}"));
             isolation = Isolation::Main;
-            attempt = self.try_load(shared, isolation);
+            attempt = self.load_bounded(shared, isolation, timeout);
         }
         let mut st = self.state();
         st.isolation = Some(isolation);
@@ -228,13 +247,17 @@ impl Slot {
                 let queue = Arc::new(NotifyQueue::new(limit, Arc::clone(&self.dropped)));
                 let dispatcher = self.spawn_dispatcher(shared, generation, &interpreter, &instance, &queue);
                 let serve = meta.serves.then(|| self.spawn_serve(shared, generation, &interpreter, &instance));
-                st.live = Some(Live { interpreter, instance, meta, queue, serve, dispatcher });
+                st.live = Some(Live { interpreter, instance, meta, queue, serve, dispatcher, generation });
                 st.status = State::Running;
                 tracing::info!("[{}] running in {isolation} interpreter", self.name);
             }
             Err(LoadError::Unloadable(message)) => {
                 tracing::error!("[{}] cannot be loaded: {message}", self.name);
                 st.status = State::Unloadable;
+                st.error = Some(message);
+            }
+            Err(LoadError::Stopped(message)) => {
+                st.status = State::Stopped;
                 st.error = Some(message);
             }
             Err(LoadError::Failed(error) | LoadError::Refused(error)) => {
@@ -247,8 +270,78 @@ impl Slot {
         }
     }
 
-    fn try_load(&self, shared: &Arc<Shared>, isolation: Isolation) -> Result<(Interpreter, OwnedObj, Meta), LoadError> {
+    /// `try_load` on a thread of its own, given up after `timeout`: the
+    /// thread is then left where it hangs, and reported.
+    fn load_bounded(
+        self: &Arc<Self>,
+        shared: &Arc<Shared>,
+        isolation: Isolation,
+        timeout: Duration,
+    ) -> Result<Loaded, LoadError> {
+        // The loading thread makes the interpreter; a hang is read there.
+        let made: Arc<Mutex<Option<Interpreter>>> = Arc::default();
+        let work = {
+            let (slot, shared, made) = (Arc::clone(self), Arc::clone(shared), Arc::clone(&made));
+            move || slot.try_load(&shared, isolation, &made)
+        };
+        let late = {
+            let (slot, shared) = (Arc::clone(self), Arc::clone(shared));
+            move |attempt: Result<Loaded, LoadError>| {
+                if let Ok((interpreter, instance, _)) = attempt {
+                    tracing::warn!(
+                        "[{}] finished loading after it was given up; that instance is discarded",
+                        slot.name
+                    );
+                    drop(instance);
+                    // Once the host stops, ending interpreters is the teardown's.
+                    if !shared.stopping() {
+                        let leftover = slot.retire(&interpreter, Duration::ZERO);
+                        slot.state().leftover.extend(leftover);
+                    }
+                }
+            }
+        };
+        let stopping = {
+            let shared = Arc::clone(shared);
+            move || shared.stopping()
+        };
+        let name = format!("{}:load", self.name);
+        let thread = match bounded::run_bounded_unless(name, timeout, stopping, work, late) {
+            Waited::Done(attempt) => return attempt,
+            Waited::Lost => return Err(LoadError::Failed("the thread loading it panicked".into())),
+            Waited::Abandoned { thread } => thread,
+        };
+        let interpreter = made.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let stack = interpreter.and_then(|i| bounded::stack_of(&i, thread, &self.name));
+        // pyhost.py's _host_load imports in _load_class, then calls __init__.
+        let in_init = stack.as_ref().is_some_and(|frames| {
+            !frames.iter().any(|f| f.contains("in _load_class")) && frames.iter().any(|f| f.contains("in _host_load"))
+        });
+        let folder = self.path.parent().unwrap_or(&self.path).to_string_lossy().into_owned();
+        let doing = if in_init { "__init__()" } else { "import" };
+        self.state().leftover.push(ThreadReport { name: format!("{doing} (did not finish)"), daemon: false });
+        if shared.stopping() {
+            let summary = format!("its {doing} had not finished when the host began to stop; it is left running");
+            tracing::warn!("[{}] {summary}", self.name);
+            return Err(LoadError::Stopped(bounded::describe_hang(&summary, stack, &folder)));
+        }
+        let secs = bounded::seconds(timeout);
+        tracing::warn!("[{}] its {doing} did not finish in {secs}; it is left running", self.name);
+        Err(if in_init {
+            LoadError::Failed(bounded::describe_hang(&format!("__init__() did not return in {secs}"), stack, &folder))
+        } else {
+            LoadError::Unloadable(bounded::describe_hang(&format!("import did not finish in {secs}"), stack, &folder))
+        })
+    }
+
+    fn try_load(
+        &self,
+        shared: &Arc<Shared>,
+        isolation: Isolation,
+        made: &Mutex<Option<Interpreter>>,
+    ) -> Result<Loaded, LoadError> {
         let interpreter = shared.python.new_interpreter(isolation).map_err(|e| LoadError::Failed(e.to_string()))?;
+        *made.lock().unwrap_or_else(|p| p.into_inner()) = Some(interpreter.clone());
         let outcome = {
             let gil = interpreter.gil().map_err(|e| LoadError::Failed(e.to_string()))?;
             let module = (isolation != Isolation::Main).then_some(self.name.as_str());
@@ -264,7 +357,7 @@ impl Slot {
                     Error::Python(e) if is_refusal(e) => LoadError::Refused(e.message.clone()),
                     other => LoadError::Failed(describe(other)),
                 };
-                let leftover = self.retire(shared, &interpreter, Duration::ZERO);
+                let leftover = self.retire(&interpreter, Duration::ZERO);
                 self.state().leftover.extend(leftover);
                 Err(classified)
             }
@@ -280,16 +373,13 @@ impl Slot {
     ) -> JoinHandle<()> {
         let (slot, shared, interpreter, instance) =
             (shared.slot(&self.name), Arc::clone(shared), interpreter.clone(), Arc::clone(instance));
-        thread::Builder::new()
-            .name(format!("{}:serve", self.name))
-            .spawn(move || {
-                let outcome = interpreter.gil().and_then(|gil| pyside::serve(&gil, &instance));
-                match outcome {
-                    Ok(()) => tracing::info!("[{}] serve() returned", slot.name),
-                    Err(error) => slot.fail(&shared, generation, describe(&error)),
-                }
-            })
-            .expect("spawn a serve thread")
+        bounded::spawn_module_thread(format!("{}:serve", self.name), move || {
+            let outcome = interpreter.gil().and_then(|gil| pyside::serve(&gil, &instance));
+            match outcome {
+                Ok(()) => tracing::info!("[{}] serve() returned", slot.name),
+                Err(error) => slot.fail(&shared, generation, describe(&error)),
+            }
+        })
     }
 
     fn spawn_dispatcher(
@@ -302,30 +392,26 @@ impl Slot {
     ) -> JoinHandle<()> {
         let (slot, shared, interpreter, instance, queue) =
             (shared.slot(&self.name), Arc::clone(shared), interpreter.clone(), Arc::clone(instance), Arc::clone(queue));
-        thread::Builder::new()
-            .name(format!("{}:notify", self.name))
-            .spawn(move || {
-                // One queue and thread per module: a slow notify() delays
-                // only its own module's events.
-                while let Some(notice) = queue.next() {
-                    let outcome = interpreter
-                        .gil()
-                        .and_then(|gil| pyside::notify(&gil, &instance, &notice.event, &notice.payload));
-                    queue.delivered();
-                    if let Err(error) = outcome {
-                        queue.close();
-                        slot.fail(&shared, generation, describe(&error));
-                        break;
-                    }
+        // One queue and thread per module: a slow notify() delays only its
+        // own module's events.
+        bounded::spawn_module_thread(format!("{}:notify", self.name), move || {
+            while let Some(notice) = queue.next() {
+                let outcome =
+                    interpreter.gil().and_then(|gil| pyside::notify(&gil, &instance, &notice.event, &notice.payload));
+                queue.delivered();
+                if let Err(error) = outcome {
+                    queue.close();
+                    slot.fail(&shared, generation, describe(&error));
+                    break;
                 }
-            })
-            .expect("spawn a notify thread")
+            }
+        })
     }
 
-    /// Stops and unloads the module: no more notifications, shutdown(), up
-    /// to the shutdown timeout for serve() to return, then the interpreter
-    /// is ended (or left, with its threads reported). `to` is the state it
-    /// ends in, unless it failed.
+    /// Stops and unloads the module: no more notifications, shutdown(), and
+    /// serve() must return, all within the shutdown timeout; then the
+    /// interpreter is ended (or kept, with its threads reported). `to` is
+    /// the state it ends in, unless it failed.
     pub(crate) fn unload(&self, shared: &Arc<Shared>, to: State) {
         let _ops = self.ops();
         self.unload_held(shared, to);
@@ -348,50 +434,107 @@ impl Slot {
     }
 
     fn unload_held(&self, shared: &Arc<Shared>, to: State) {
-        let Some(live) = self.state().live.take() else {
+        let live = self.state().live.take();
+        let Some(live) = live else {
             let mut st = self.state();
             if matches!(st.status, State::Running | State::Stopped) || to == State::Disabled {
                 st.status = to;
             }
             return;
         };
-        let Live { interpreter, instance, meta: _, queue, serve, dispatcher } = live;
+        let Live { interpreter, instance, meta: _, queue, serve, dispatcher, generation } = live;
         let timeout = shared.config.shutdown_timeout;
-        // No notify() starts from here on; the events still waiting go.
-        queue.close();
-        // `stopping` first: the notify() in progress may wait on it. Then no
-        // shutdown() beside a notify() the host started.
-        let stopping = interpreter.gil().and_then(|gil| pyside::set_stopping(&gil, &instance));
-        queue.wait_idle(Instant::now().checked_add(timeout));
-        let shutdown = stopping.and_then(|()| interpreter.gil().and_then(|gil| pyside::shutdown(&gil, &instance)));
-        if let Err(error) = shutdown {
-            self.fail_current(shared, describe(&error));
-        }
         let deadline = super::deadline::after(timeout);
+        queue.close();
         let mut stuck = Vec::new();
+        let (shutdown_stuck, note) = self.call_shutdown(shared, generation, &interpreter, &instance, &queue, deadline);
+        stuck.extend(shutdown_stuck);
         for (what, handle) in [("serve()", serve), ("notify()", Some(dispatcher))] {
             if let Some(handle) = handle {
-                if wait_until(&handle, deadline) {
+                if bounded::finished_by(&handle, deadline) {
                     let _ = handle.join();
                 } else {
-                    tracing::warn!("[{}] {what} did not return within {:?}; it is left running", self.name, timeout);
+                    tracing::warn!(
+                        "[{}] {what} did not return within {}; it is left running",
+                        self.name,
+                        bounded::seconds(timeout)
+                    );
                     stuck.push(ThreadReport { name: format!("{what} (did not return)"), daemon: false });
                 }
             }
         }
         drop(instance);
-        let mut leftover = self.retire(shared, &interpreter, Duration::from_millis(200));
+        let mut leftover = self.retire(&interpreter, Duration::from_millis(200));
         leftover.extend(stuck);
         let mut st = self.state();
         st.leftover.extend(leftover);
+        if note.is_some() && st.error.is_none() {
+            st.error = note;
+        }
         if !matches!(st.status, State::Failed | State::Unloadable) || to == State::Disabled {
             st.status = to;
         }
     }
 
+    /// Sets `stopping`, lets a notify() in progress finish, and calls
+    /// shutdown(), on a thread of its own, until `deadline`. Returns that
+    /// thread if it had not finished by then, with what to tell the user.
+    fn call_shutdown(
+        &self,
+        shared: &Arc<Shared>,
+        generation: u64,
+        interpreter: &Interpreter,
+        instance: &Arc<OwnedObj>,
+        queue: &Arc<NotifyQueue>,
+        deadline: Instant,
+    ) -> (Option<ThreadReport>, Option<String>) {
+        let notify_returned = Arc::new(AtomicBool::new(false));
+        let work = {
+            let (slot, shared, interpreter, instance, queue, notify_returned) = (
+                shared.slot(&self.name),
+                Arc::clone(shared),
+                interpreter.clone(),
+                Arc::clone(instance),
+                Arc::clone(queue),
+                Arc::clone(&notify_returned),
+            );
+            move || {
+                // `stopping` first: the notify() in progress may wait on it.
+                let stopping = interpreter.gil().and_then(|gil| pyside::set_stopping(&gil, &instance));
+                // No shutdown() beside a notify() the host started; one that
+                // does not return delays shutdown(), which is still called,
+                // late, since it may free what a restart needs (a port).
+                notify_returned.store(queue.wait_idle(Some(deadline)), Ordering::SeqCst);
+                let outcome =
+                    stopping.and_then(|()| interpreter.gil().and_then(|gil| pyside::shutdown(&gil, &instance)));
+                if let Err(error) = outcome {
+                    slot.fail(&shared, generation, describe(&error));
+                }
+            }
+        };
+        let left = deadline.saturating_duration_since(Instant::now());
+        if let Waited::Done(()) | Waited::Lost =
+            bounded::run_bounded(format!("{}:shutdown", self.name), left, work, |()| ())
+        {
+            return (None, None);
+        }
+        let timeout = bounded::seconds(shared.config.shutdown_timeout);
+        let note = if notify_returned.load(Ordering::SeqCst) {
+            tracing::warn!("[{}] shutdown() did not return within {timeout}; it is left running", self.name);
+            format!("shutdown() had not returned when the shutdown timeout ({timeout}) ran out; it is left running")
+        } else {
+            tracing::warn!("[{}] a notify() in progress did not return within {timeout}", self.name);
+            format!(
+                "a notify() in progress had not returned when the shutdown timeout ({timeout}) ran out; \
+                 shutdown() is called after it, without waiting"
+            )
+        };
+        (Some(ThreadReport { name: "shutdown() (did not return)".into(), daemon: false }), Some(note))
+    }
+
     /// Ends a module's interpreter (a sub-interpreter) or, in main, only
     /// looks for threads the module left; returns those threads.
-    fn retire(&self, _shared: &Shared, interpreter: &Interpreter, grace: Duration) -> Vec<ThreadReport> {
+    fn retire(&self, interpreter: &Interpreter, grace: Duration) -> Vec<ThreadReport> {
         if interpreter.is_main() {
             let threads = interpreter.gil().and_then(|gil| pyside::threads(&gil, &self.name)).unwrap_or_default();
             return threads.into_iter().map(|(name, daemon)| ThreadReport { name, daemon }).collect();
@@ -414,21 +557,11 @@ impl Slot {
                 );
                 threads
             }
-            Ok(EndOutcome::Busy) => Vec::new(), // a stuck serve(), reported by the caller
+            Ok(EndOutcome::Busy) => Vec::new(), // a stuck thread, reported by the caller
             Err(error) => {
                 tracing::warn!("[{}] its interpreter could not be ended: {error}", self.name);
                 Vec::new()
             }
         }
     }
-}
-
-fn wait_until(handle: &JoinHandle<()>, deadline: Instant) -> bool {
-    while !handle.is_finished() {
-        if Instant::now() >= deadline {
-            return false;
-        }
-        thread::sleep(Duration::from_millis(10));
-    }
-    true
 }

@@ -18,17 +18,25 @@
 //! or that refused outright, is placed in the main interpreter from the
 //! start, so the main interpreter is the first and only importer. A refusal
 //! the probe could not foresee still falls back to main at load time.
+//!
+//! An import that hangs in the probe (a network call at import time) is
+//! given up after the module's load timeout, with the stack where it sat,
+//! and the probe goes on with the other modules; the host then marks that
+//! module unloadable without importing it again.
 
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
 use crate::child::{ChildError, ChildSpec};
-use crate::python::{InitConfig, Isolation, PyException, Python};
+use crate::python::{InitConfig, Interpreter, Isolation, PyException, Python};
 
+use super::bounded::{self, Waited};
+use super::config::DEFAULT_LOAD_TIMEOUT;
 use super::pyside;
 
 /// The messages with which extensions refuse a sub-interpreter.
@@ -50,16 +58,45 @@ pub struct ProbeRequest {
     pub site_dirs: Vec<PathBuf>,
     /// (name, module.py)
     pub modules: Vec<(String, PathBuf)>,
+    /// Module -> how long its import may take (its load_timeout).
+    #[serde(default)]
+    pub load_timeouts: BTreeMap<String, Duration>,
+    /// How long importing one extension again may take.
+    pub extension_timeout: Duration,
+}
+
+impl ProbeRequest {
+    fn load_timeout(&self, name: &str) -> Duration {
+        self.load_timeouts.get(name).copied().unwrap_or(DEFAULT_LOAD_TIMEOUT)
+    }
+
+    /// What the child may spend: each module's load timeout, and one more
+    /// for importing the extensions again.
+    fn budget(&self) -> Duration {
+        self.modules.iter().fold(self.extension_timeout, |sum, (name, _)| sum.saturating_add(self.load_timeout(name)))
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct ProbeResult {
+    /// The modules the probe has a verdict on (it may run out of time first).
+    pub probed: Vec<String>,
     /// Module -> why it must run in main (absent: a sub-interpreter is fine).
     pub main_only: BTreeMap<String, String>,
+    /// Module -> its import did not finish: why, with the stack where it sat.
+    pub hung: BTreeMap<String, String>,
 }
 
-/// How long the probe may take before it is killed, when the config does not say.
-pub const DEFAULT_PROBE_TIMEOUT: Duration = Duration::from_secs(60);
+/// Starting the child and Python in it, and writing the answer.
+const PROBE_OVERHEAD: Duration = Duration::from_secs(10);
+
+/// How long the probe may take before it is killed: the child bounds each
+/// import by its module's load timeout and stops at its budget by itself,
+/// so this is only reached by a child stuck where it cannot (say, code
+/// holding the GIL for ever).
+pub fn probe_bound(request: &ProbeRequest) -> Duration {
+    request.budget().saturating_add(PROBE_OVERHEAD)
+}
 
 /// Runs the probe in a child process, bounded by `timeout` and ended early
 /// when `cancelled` says so. A probe that fails is not fatal: the host then
@@ -94,15 +131,47 @@ pub fn run_probe_child() -> anyhow::Result<()> {
         other => Err(format!("`{other}` is not available while probing")),
     });
     let python = Python::initialize(&InitConfig::default())?;
+    let budget_end = super::deadline::after(request.budget());
     let mut result = ProbeResult::default();
     let mut extensions: BTreeMap<String, Vec<String>> = BTreeMap::new(); // extension -> modules
-    let mut probed = Vec::new();
+    // Interpreters are not ended here: ending one and importing the same
+    // single-phase extension in the next is itself a crash on some versions
+    // (3.11's _decimal). The process exits without that.
+    let mut probed: Vec<Interpreter> = Vec::new();
     for (name, path) in &request.modules {
-        let interpreter = python.new_interpreter(request.isolation)?;
-        let outcome = {
-            let gil = interpreter.gil()?;
-            pyside::bootstrap(&gil, Some(name), &request.site_dirs).and_then(|()| pyside::probe(&gil, name, path))
+        let Some(timeout) = within_budget(request.load_timeout(name), budget_end) else {
+            tracing::warn!("the placement probe ran out of time before {name}");
+            break;
         };
+        let made: Arc<Mutex<Option<Interpreter>>> = Arc::default();
+        let work = {
+            let (handle, made, name, path) = (python.handle(), Arc::clone(&made), name.clone(), path.clone());
+            let (isolation, site_dirs) = (request.isolation, request.site_dirs.clone());
+            move || -> crate::python::Result<(Interpreter, crate::python::Result<Vec<String>>)> {
+                let interpreter = handle.new_interpreter(isolation)?;
+                *made.lock().unwrap_or_else(|p| p.into_inner()) = Some(interpreter.clone());
+                let outcome = {
+                    let gil = interpreter.gil()?;
+                    pyside::bootstrap(&gil, Some(&name), &site_dirs).and_then(|()| pyside::probe(&gil, &name, &path))
+                };
+                Ok((interpreter, outcome))
+            }
+        };
+        let (interpreter, outcome) = match bounded::run_bounded(format!("probe:{name}"), timeout, work, drop) {
+            Waited::Done(made) => made?,
+            Waited::Lost => anyhow::bail!("probing {name}: its thread panicked"),
+            Waited::Abandoned { thread, .. } => {
+                let interpreter = made.lock().unwrap_or_else(|p| p.into_inner()).clone();
+                let stack = interpreter.and_then(|i| bounded::stack_of(&i, thread, name));
+                let folder = path.parent().unwrap_or(path).to_string_lossy().into_owned();
+                let summary = format!("import did not finish in {}", bounded::seconds(timeout));
+                let message = bounded::describe_hang(&summary, stack, &folder);
+                result.hung.insert(name.clone(), format!("{message} (in the placement probe; not imported again)"));
+                result.probed.push(name.clone());
+                continue;
+            }
+        };
+        probed.push(interpreter);
         match outcome {
             Ok(found) => {
                 for extension in found {
@@ -115,13 +184,13 @@ pub fn run_probe_child() -> anyhow::Result<()> {
             // Not a placement question; the real load reports it.
             Err(error) => tracing::debug!("probing {name}: {error}"),
         }
-        // Interpreters are not ended here: ending one and importing the same
-        // single-phase extension in the next is itself a crash on some
-        // versions (3.11's _decimal). The process exits without that.
-        probed.push(interpreter);
+        result.probed.push(name.clone());
     }
     for (extension, users) in &extensions {
-        let interpreter = python.new_interpreter(request.isolation)?;
+        let Some(timeout) = within_budget(request.extension_timeout, budget_end) else {
+            tracing::warn!("the placement probe ran out of time before importing {extension} again");
+            break;
+        };
         // The same folders as its users saw: site dirs and their own folders.
         let mut dirs = request.site_dirs.clone();
         for (name, path) in &request.modules {
@@ -129,18 +198,36 @@ pub fn run_probe_child() -> anyhow::Result<()> {
                 dirs.extend(path.parent().map(|p| p.to_path_buf()));
             }
         }
-        let refused = {
-            let gil = interpreter.gil()?;
-            match pyside::bootstrap(&gil, None, &dirs).and_then(|()| gil.import(extension).map(drop)) {
-                Err(crate::python::Error::Python(error)) if is_refusal(&error) => Some(error.message),
-                Err(error) => {
-                    tracing::debug!("probing {extension} again: {error}");
-                    None
-                }
-                Ok(()) => None,
+        let work = {
+            let (handle, isolation, extension) = (python.handle(), request.isolation, extension.clone());
+            move || -> crate::python::Result<(Interpreter, Option<String>)> {
+                let interpreter = handle.new_interpreter(isolation)?;
+                let refused = {
+                    let gil = interpreter.gil()?;
+                    match pyside::bootstrap(&gil, None, &dirs).and_then(|()| gil.import(&extension).map(drop)) {
+                        Err(crate::python::Error::Python(error)) if is_refusal(&error) => Some(error.message),
+                        Err(error) => {
+                            tracing::debug!("probing {extension} again: {error}");
+                            None
+                        }
+                        Ok(()) => None,
+                    }
+                };
+                Ok((interpreter, refused))
             }
         };
-        probed.push(interpreter);
+        let refused = match bounded::run_bounded(format!("probe:{extension}"), timeout, work, drop) {
+            Waited::Done(made) => {
+                let (interpreter, refused) = made?;
+                probed.push(interpreter);
+                refused
+            }
+            Waited::Lost => anyhow::bail!("probing {extension} again: its thread panicked"),
+            Waited::Abandoned { .. } => {
+                tracing::warn!("importing {extension} again did not finish in the placement probe");
+                None
+            }
+        };
         if let Some(message) = refused {
             for user in users {
                 result
@@ -155,4 +242,10 @@ pub fn run_probe_child() -> anyhow::Result<()> {
     // Whatever the modules left running, the answer is out: exit without
     // finalizing, the one way out that neither aborts nor hangs.
     std::process::exit(0);
+}
+
+/// `timeout`, cut to what is left of the budget; None once it is spent.
+fn within_budget(timeout: Duration, budget_end: Instant) -> Option<Duration> {
+    let left = budget_end.saturating_duration_since(Instant::now());
+    (!left.is_zero()).then(|| timeout.min(left))
 }

@@ -21,7 +21,8 @@ pub enum State {
     Stopped,
     /// Raised, exited or was killed by a guard; `error` says how.
     Failed,
-    /// Could not even be imported: a syntax error, a missing import.
+    /// Could not even be imported: a syntax error, a missing import, an
+    /// import that did not finish within load_timeout.
     Unloadable,
     Disabled,
 }

@@ -36,6 +36,17 @@ pub enum HostEvent {
     Stop,
 }
 
+/// What the placement probe found about one module.
+#[derive(Debug, Clone)]
+enum Verdict {
+    /// A sub-interpreter is fine.
+    Fine,
+    /// It must run in the main interpreter, for this reason.
+    MainOnly(String),
+    /// Its import did not finish: why, with the stack where it sat.
+    Hung(String),
+}
+
 /// What every thread of the host shares.
 pub struct Shared {
     pub config: HostConfig,
@@ -44,8 +55,8 @@ pub struct Shared {
     pub site_dirs: Vec<PathBuf>,
     pub slots: BTreeMap<String, Arc<Slot>>,
     pub state: StateStore,
-    /// Module -> why the probe placed it in main.
-    placements: Mutex<BTreeMap<String, String>>,
+    /// Module -> what the placement probe found, for the modules it probed.
+    verdicts: Mutex<BTreeMap<String, Verdict>>,
     pub events: Sender<HostEvent>,
     ticks: AtomicU64,
     /// Set by a signal, `ctl stop`, --for, or the start of shutdown: the
@@ -100,10 +111,23 @@ impl Shared {
     /// The isolation a module is loaded with, and why, if it is not the asked-for one.
     pub fn placement_for(&self, name: &str) -> (Isolation, Option<String>) {
         let wanted = self.wanted_isolation(name);
-        match self.placements.lock().unwrap_or_else(|p| p.into_inner()).get(name) {
-            Some(reason) if wanted != Isolation::Main => (Isolation::Main, Some(reason.clone())),
+        match self.verdicts().get(name) {
+            Some(Verdict::MainOnly(reason)) if wanted != Isolation::Main => (Isolation::Main, Some(reason.clone())),
             _ => (wanted, None),
         }
+    }
+
+    /// Why the module is not to be imported again: its import hung in the
+    /// placement probe (the real import would hang the same way).
+    pub fn hung_in_probe(&self, name: &str) -> Option<String> {
+        match self.verdicts().get(name) {
+            Some(Verdict::Hung(message)) => Some(message.clone()),
+            _ => None,
+        }
+    }
+
+    fn verdicts(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Verdict>> {
+        self.verdicts.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn wanted_isolation(&self, name: &str) -> Isolation {
@@ -164,30 +188,41 @@ impl Shared {
         if !self.config.probe {
             return;
         }
-        let mut by_isolation: BTreeMap<&'static str, (Isolation, Vec<ProbeRequestModule>)> = BTreeMap::new();
+        let mut by_isolation: BTreeMap<&'static str, ProbeRequest> = BTreeMap::new();
         for name in names {
             let isolation = self.wanted_isolation(name);
             if isolation != Isolation::Main {
-                let entry = by_isolation.entry(isolation.name()).or_insert((isolation, Vec::new()));
-                entry.1.push((name.clone(), self.slots[name].path.clone()));
+                let request = by_isolation.entry(isolation.name()).or_insert_with(|| ProbeRequest {
+                    isolation,
+                    site_dirs: self.site_dirs.clone(),
+                    modules: Vec::new(),
+                    load_timeouts: BTreeMap::new(),
+                    extension_timeout: self.config.load_timeout,
+                });
+                request.modules.push((name.clone(), self.slots[name].path.clone()));
+                request.load_timeouts.insert(name.clone(), self.config.load_timeout(name));
             }
         }
-        for (_, (isolation, modules)) in by_isolation {
-            let request = ProbeRequest { isolation, site_dirs: self.site_dirs.clone(), modules };
+        for request in by_isolation.into_values() {
             let stop = Arc::clone(&self.stop);
-            let result =
-                placement::probe(&request, placement::DEFAULT_PROBE_TIMEOUT, move || stop.load(Ordering::Acquire));
-            let mut placements = self.placements.lock().unwrap_or_else(|p| p.into_inner());
-            for (name, reason) in result.main_only {
-                tracing::info!("[{name}] placed in the main interpreter: {reason}");
-                placements.insert(name, reason);
+            let bound = placement::probe_bound(&request);
+            let result = placement::probe(&request, bound, move || stop.load(Ordering::Acquire));
+            let mut verdicts = self.verdicts();
+            for name in result.probed {
+                let verdict = if let Some(message) = result.hung.get(&name) {
+                    tracing::warn!("[{name}] its import did not finish in the placement probe");
+                    Verdict::Hung(message.clone())
+                } else if let Some(reason) = result.main_only.get(&name) {
+                    tracing::info!("[{name}] placed in the main interpreter: {reason}");
+                    Verdict::MainOnly(reason.clone())
+                } else {
+                    Verdict::Fine
+                };
+                verdicts.insert(name, verdict);
             }
         }
     }
 }
-
-/// (name, module.py) of a module the probe imports.
-type ProbeRequestModule = (String, PathBuf);
 
 /// Settings of one `pyhost run` beyond the config file.
 #[derive(Debug, Default)]
@@ -229,6 +264,11 @@ impl Host {
         }
         let control = options.control.as_deref().map(ControlSocket::bind).transpose()?;
         let python = Python::initialize(&InitConfig::default())?;
+        // threading takes the thread that first imports it for the main
+        // thread. Modules load on threads of their own, so the main
+        // interpreter imports it here, on the process's main thread, as a
+        // Python program would.
+        python.main().gil().and_then(|gil| gil.import("threading").map(drop))?;
         let (events_tx, events) = mpsc::channel();
         let site_dirs = config.python_path.clone();
         let slots = modules.into_iter().map(|(name, path)| (name.clone(), Arc::new(Slot::new(name, path)))).collect();
@@ -238,7 +278,7 @@ impl Host {
             site_dirs,
             slots,
             state: StateStore::default(),
-            placements: Mutex::new(BTreeMap::new()),
+            verdicts: Mutex::new(BTreeMap::new()),
             events: events_tx,
             ticks: AtomicU64::new(0),
             stop,

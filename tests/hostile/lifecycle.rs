@@ -1,6 +1,9 @@
 //! A module's lifecycle under modules that do not cooperate.
 
+use std::path::Path;
 use std::time::{Duration, Instant};
+
+use serde_json::Value;
 
 use crate::harness::{Host, Setup, module, path_str};
 
@@ -13,6 +16,14 @@ fn rss(pid: i32) -> u64 {
     line.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap() * 1024
 }
 
+fn leftover_names(module: &Value) -> Vec<String> {
+    module["leftover_threads"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap().to_string()).collect()
+}
+
+fn error_of(module: &Value) -> String {
+    module["error"].as_str().unwrap_or_default().to_string()
+}
+
 /// Polls `probe` until it is true; a generous deadline only detects a hang.
 fn wait_until(host: &Host, what: &str, mut probe: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(90);
@@ -20,6 +31,110 @@ fn wait_until(host: &Host, what: &str, mut probe: impl FnMut() -> bool) {
         assert!(Instant::now() < deadline, "{what} never happened\n{}", host.stderr_so_far());
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+const STUCK_SHUTDOWN: &str = r#"
+import time
+import pyhost
+
+
+class StuckShutdown(pyhost.Module):
+    def serve(self):
+        self.stopping.wait(3600)
+
+    def shutdown(self):
+        time.sleep(3600)
+"#;
+
+#[test]
+fn a_shutdown_that_never_returns_is_given_up_and_the_report_written() {
+    let setup = Setup::new();
+    setup.module("stuck_shutdown", STUCK_SHUTDOWN).module("stuck_shutdown_main", STUCK_SHUTDOWN);
+    let host = setup.config("shutdown_timeout = 2\n[modules.stuck_shutdown_main]\nisolation = \"main\"").start(&[]);
+    host.wait_started(STARTED);
+    host.wait_for_state("stuck_shutdown", "running", STARTED);
+    host.wait_for_state("stuck_shutdown_main", "running", STARTED);
+    host.assert_witness_alive(Duration::from_secs(10));
+    // Before: the host waited for shutdown() for ever (the harness calls
+    // that a hang), and only SIGKILL ended it, with no report.
+    let (finished, report) = host.stop();
+    assert_eq!(finished.code(), 0, "{finished}");
+    for name in ["stuck_shutdown", "stuck_shutdown_main"] {
+        let stuck = module(&report, name);
+        assert_eq!(stuck["state"], "stopped", "{name}: {report}");
+        let error = error_of(stuck);
+        assert!(error.contains("shutdown() had not returned") && error.contains("(2 s)"), "{name}: {error}");
+        assert!(leftover_names(stuck).iter().any(|t| t == "shutdown() (did not return)"), "{name}: {report}");
+        assert!(finished.stderr.contains(&format!("[{name}] shutdown() did not return")), "{finished}");
+    }
+    let witness = module(&report, "witness");
+    assert_eq!(witness["state"], "stopped", "{report}");
+    assert!(witness["error"].is_null(), "{report}");
+    assert_eq!(report["finalized"], false, "a thread is still inside two interpreters: {report}");
+}
+
+const HANGS_AT_IMPORT: &str = r#"import time
+time.sleep(3600)
+
+import pyhost
+
+
+class HangsAtImport(pyhost.Module):
+    pass
+"#;
+
+fn assert_hung_import(status: &Value, module_py: &Path, seconds: &str) {
+    assert_eq!(status["state"], "unloadable", "{status}");
+    let error = error_of(status);
+    assert!(error.contains(&format!("import did not finish in {seconds}")), "{error}");
+    // The stack where it sat, from the module's own file on.
+    assert!(error.contains(&format!("{}\", line 2", module_py.display())), "{error}");
+    assert!(error.contains("time.sleep(3600)"), "{error}");
+}
+
+#[test]
+fn an_import_that_hangs_is_unloadable_with_its_stack_and_the_others_run() {
+    let setup = Setup::new();
+    setup.module("hangs_at_import", HANGS_AT_IMPORT).module("hangs_in_main", HANGS_AT_IMPORT);
+    let modules = setup.modules.clone();
+    // hangs_in_main is not probed (main is not a sub-interpreter): its real
+    // import hangs. hangs_at_import hangs in the probe already.
+    let config = "load_timeout = 2\n[modules.hangs_in_main]\nisolation = \"main\"\nload_timeout = 1";
+    let host = setup.config(config).start(&[]);
+    // Before: the probe waited 60 s and then the import for ever; the
+    // witness (loaded after both, alphabetically) never started.
+    host.wait_started(STARTED);
+    host.assert_witness_alive(Duration::from_secs(10));
+    let probed = host.module_status("hangs_at_import");
+    assert_hung_import(&probed, &modules.join("hangs_at_import/module.py"), "2 s");
+    assert!(error_of(&probed).contains("placement probe"), "{probed}");
+    let loaded = host.module_status("hangs_in_main");
+    assert_hung_import(&loaded, &modules.join("hangs_in_main/module.py"), "1 s");
+    assert!(leftover_names(&loaded).iter().any(|t| t == "import (did not finish)"), "{loaded}");
+    let (finished, report) = host.stop();
+    assert_eq!(finished.code(), 0, "{finished}");
+    assert_eq!(module(&report, "witness")["state"], "stopped", "{report}");
+    assert_eq!(module(&report, "hangs_in_main")["state"], "unloadable", "{report}");
+    assert_eq!(report["finalized"], false, "a thread still sits in the main interpreter: {report}");
+}
+
+#[test]
+fn an_import_that_hangs_without_the_probe_leaves_its_interpreter_and_teardown_goes_on() {
+    let setup = Setup::new();
+    setup.module("hangs_at_import", HANGS_AT_IMPORT);
+    let module_py = setup.modules.join("hangs_at_import/module.py");
+    let host = setup.config("probe = false\nload_timeout = 1").start(&[]);
+    host.wait_started(STARTED);
+    host.assert_witness_alive(Duration::from_secs(10));
+    let status = host.module_status("hangs_at_import");
+    assert_hung_import(&status, &module_py, "1 s");
+    assert!(!error_of(&status).contains("placement probe"), "{status}");
+    // The abandoned sub-interpreter still has the import's thread inside:
+    // the teardown keeps it rather than abort ("not the last thread").
+    let (finished, report) = host.stop();
+    assert_eq!(finished.code(), 0, "{finished}");
+    assert!(leftover_names(module(&report, "hangs_at_import")).iter().any(|t| t == "import (did not finish)"));
+    assert_eq!(report["finalized"], false, "{report}");
 }
 
 const FLOODER: &str = r#"

@@ -65,20 +65,23 @@ fn sigterm_during_the_probe_stops_the_host_and_the_probe() {
 }
 
 #[test]
-fn a_second_signal_ends_a_host_stuck_in_an_import() {
+fn a_signal_ends_a_host_stuck_in_an_import() {
     let setup = Setup::new();
     setup.module("a_hangs", HANGS_ON_IMPORT);
     let importer = setup.modules.join("a_hangs").join("importer");
     let host = setup.config("probe = false").start(&[]);
     wait_for("the host importing a_hangs", &host, || importer.exists());
-    host.signal(libc::SIGTERM);
-    wait_for("the host taking SIGTERM", &host, || host.stderr_so_far().contains("SIGTERM (signal 15): stopping"));
+    // The import runs on a thread the host stops waiting for: one signal
+    // is enough, and the import is left where it hangs.
     host.signal(libc::SIGTERM);
     let (finished, report) = host.wait();
     assert_eq!(finished.code(), 0, "{finished}");
-    assert!(report["forced_exit"].as_str().unwrap_or_default().contains("SIGTERM"), "{report}");
-    assert_eq!(module(&report, "a_hangs")["state"], "loading", "{report}");
+    assert!(report["forced_exit"].is_null(), "{report}");
+    let hangs = module(&report, "a_hangs");
+    assert_eq!(hangs["state"], "stopped", "{report}");
+    assert!(hangs["error"].as_str().unwrap().contains("had not finished when the host began to stop"), "{report}");
     assert_eq!(module(&report, "witness")["state"], "pending", "{report}");
+    assert_eq!(report["finalized"], false, "{report}");
 }
 
 /// At import: tell the test, then wait for its release.
@@ -204,7 +207,7 @@ fn signal_reaches_the_host_despite_the_module(signal: i32) {
         .config(&format!("[modules.catcher]\nisolation = \"main\"\n[modules.catcher.options]\ncaught = {caught:?}"))
         .start(&[]);
     host.wait_started(LONG);
-    assert_eq!(host.module_status("catcher")["state"], "running");
+    assert_eq!(host.module_status("catcher")["state"], "running", "{}", host.module_status("catcher"));
     host.signal(signal);
     let (finished, report) = host.wait();
     assert_eq!(finished.code(), 0, "{finished}");

@@ -1,0 +1,170 @@
+//! Module code the host waits for, but not for ever.
+//!
+//! A call into a module (its import, shutdown()) runs on a thread of its
+//! own; the host waits for it up to a timeout and then goes on without it.
+//! Python offers no way to stop a thread, so the abandoned thread is left
+//! where it is, reported, and its interpreter is kept: the
+//! teardown never ends an interpreter a host thread is still inside.
+
+use std::sync::mpsc::{self, RecvTimeoutError, TryRecvError};
+use std::thread::{self, JoinHandle, ThreadId};
+use std::time::{Duration, Instant};
+
+use crate::python::Interpreter;
+
+/// How long reading a stuck thread's stack may wait for its interpreter's
+/// GIL (which the stuck code may be holding) before it gives up.
+const STACK_WAIT: Duration = Duration::from_secs(2);
+
+/// Starts a host thread that runs module code.
+pub(crate) fn spawn_module_thread(name: String, body: impl FnOnce() + Send + 'static) -> JoinHandle<()> {
+    thread::Builder::new().name(name).spawn(body).expect("spawn a module thread")
+}
+
+pub(crate) enum Waited<T> {
+    Done(T),
+    /// The timeout passed (or the wait was given up); the thread goes on alone.
+    Abandoned {
+        thread: ThreadId,
+    },
+    /// The thread ended without an answer (it panicked).
+    Lost,
+}
+
+/// How often a wait looks at whether it is to be given up early.
+const POLL: Duration = Duration::from_millis(50);
+
+/// Runs `work` on a thread named `name` and waits up to `timeout` for its
+/// answer. An answer that comes after the wait was given up goes to `late`,
+/// on that thread, so nothing it holds is lost unnoticed.
+pub(crate) fn run_bounded<T: Send + 'static>(
+    name: String,
+    timeout: Duration,
+    work: impl FnOnce() -> T + Send + 'static,
+    late: impl FnOnce(T) + Send + 'static,
+) -> Waited<T> {
+    run_bounded_unless(name, timeout, || false, work, late)
+}
+
+/// `run_bounded`, also given up as soon as `give_up` says so (the host is
+/// stopping, say).
+pub(crate) fn run_bounded_unless<T: Send + 'static>(
+    name: String,
+    timeout: Duration,
+    give_up: impl Fn() -> bool,
+    work: impl FnOnce() -> T + Send + 'static,
+    late: impl FnOnce(T) + Send + 'static,
+) -> Waited<T> {
+    let (answer, answers) = mpsc::sync_channel(1);
+    let handle = spawn_module_thread(name, move || {
+        if let Err(mpsc::SendError(value)) = answer.send(work()) {
+            late(value);
+        }
+    });
+    let deadline = super::deadline::after(timeout);
+    let value = loop {
+        let slice = deadline.saturating_duration_since(Instant::now()).min(POLL);
+        match answers.recv_timeout(slice) {
+            Ok(value) => break value,
+            Err(RecvTimeoutError::Disconnected) => {
+                let _ = handle.join();
+                return Waited::Lost;
+            }
+            Err(RecvTimeoutError::Timeout) if Instant::now() < deadline && !give_up() => {}
+            // It may have answered between the timeout and now; once
+            // `answers` is dropped below, a later answer goes to `late`.
+            Err(RecvTimeoutError::Timeout) => match answers.try_recv() {
+                Ok(value) => break value,
+                Err(TryRecvError::Empty) => return Waited::Abandoned { thread: handle.thread().id() },
+                Err(TryRecvError::Disconnected) => {
+                    let _ = handle.join();
+                    return Waited::Lost;
+                }
+            },
+        }
+    };
+    let _ = handle.join();
+    Waited::Done(value)
+}
+
+/// The Python stack where `thread` sits in `interpreter`, one string per
+/// frame, outermost first; None when it cannot be read (the thread left
+/// Python, or the stuck code holds the GIL past `STACK_WAIT`).
+pub(crate) fn stack_of(interpreter: &Interpreter, thread: ThreadId, name: &str) -> Option<Vec<String>> {
+    let interpreter = interpreter.clone();
+    let read = move || interpreter.gil().and_then(|gil| gil.stack_of(thread));
+    match run_bounded(format!("{name}:stack"), STACK_WAIT, read, |_| ()) {
+        Waited::Done(Ok(stack)) => stack,
+        _ => None,
+    }
+}
+
+/// `summary` ("import did not finish in 2 s") with the stack where it sat,
+/// trimmed to start at the module's own code (what runs above it is the
+/// host's), as a traceback prints it: the stack first, what happened last.
+pub(crate) fn describe_hang(summary: &str, stack: Option<Vec<String>>, module_dir: &str) -> String {
+    let Some(frames) = stack.filter(|f| !f.is_empty()) else {
+        return format!("{summary} (where it sat could not be read)");
+    };
+    let first_own = frames.iter().position(|f| f.contains(module_dir)).unwrap_or(0);
+    format!("Stack where it sat (most recent call last):\n{}{summary}", frames[first_own..].concat())
+}
+
+/// "2 s", "0.5 s".
+pub(crate) fn seconds(duration: Duration) -> String {
+    format!("{} s", duration.as_secs_f64())
+}
+
+/// Waits until the thread has finished or `deadline` has passed.
+pub(crate) fn finished_by(handle: &JoinHandle<()>, deadline: Instant) -> bool {
+    while !handle.is_finished() {
+        if Instant::now() >= deadline {
+            return false;
+        }
+        thread::sleep(Duration::from_millis(10));
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_answer_in_time_is_returned() {
+        match run_bounded("t".into(), Duration::from_secs(60), || 7, |_| unreachable!()) {
+            Waited::Done(7) => {}
+            _ => panic!("expected the answer"),
+        }
+    }
+
+    #[test]
+    fn a_late_answer_goes_to_late() {
+        let (release, released) = mpsc::channel::<()>();
+        let (got_late, late_values) = mpsc::channel();
+        let waited = run_bounded(
+            "t".into(),
+            Duration::ZERO,
+            move || {
+                let _ = released.recv();
+                8
+            },
+            move |v| got_late.send(v).unwrap(),
+        );
+        assert!(matches!(waited, Waited::Abandoned { .. }), "expected it abandoned");
+        release.send(()).unwrap();
+        assert_eq!(late_values.recv().unwrap(), 8);
+    }
+
+    #[test]
+    fn a_hang_is_described_from_the_module_code_on() {
+        let frames = vec![
+            "  File \"<pyhost>/pyhost.py\", line 1, in _host_load\n".to_string(),
+            "  File \"/m/hangs/module.py\", line 3, in <module>\n    time.sleep(9)\n".to_string(),
+        ];
+        let text = describe_hang("import did not finish in 2 s", Some(frames), "/m/hangs");
+        assert!(!text.contains("pyhost.py"), "{text}");
+        assert!(text.contains("module.py\", line 3"), "{text}");
+        assert!(text.ends_with("import did not finish in 2 s"), "{text}");
+    }
+}

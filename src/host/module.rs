@@ -180,6 +180,7 @@ impl Slot {
             let mut st = self.state();
             st.restarts = st.restarts.saturating_add(1);
         }
+        shared.probe_unless_known(&self.name);
         self.load_held(shared);
     }
 

@@ -163,12 +163,25 @@ impl Shared {
     }
 
     /// A fresh start for one module: unload it (whatever its state), then
-    /// load it again in a new interpreter.
+    /// load it again in a new interpreter. Like `enable`, it checks the
+    /// module's files (it may never have been enabled, so never checked)
+    /// and probes it first if no probe has placed it yet (a module never
+    /// enabled, or whose import hung).
     pub fn restart(self: &Arc<Self>, name: &str) -> anyhow::Result<()> {
         let slot = self.changeable(name)?;
         self.not_loading(slot)?;
+        let paths = strict_modes::module_paths(&[(name.to_string(), slot.path.clone())]);
+        strict_modes::enforce(&paths, self.config.strict_modes)?;
         slot.restart(self);
         Ok(())
+    }
+
+    /// Probes a module unless a probe has already said where it goes.
+    pub fn probe_unless_known(&self, name: &str) {
+        let known = matches!(self.verdicts().get(name), Some(Verdict::Fine | Verdict::MainOnly(_)));
+        if !known {
+            self.probe(&[name.to_string()]);
+        }
     }
 
     /// Loads a module after a control request, probing its placement first.

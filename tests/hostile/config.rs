@@ -191,6 +191,11 @@ fn ctl_enable_checks_a_module_that_was_not_checked_at_start() {
     let text = format!("{}{}", refused.stdout, refused.stderr);
     assert!(text.contains("marker/module.py is writable by group and others"), "{refused}");
     assert!(!marker.exists(), "the module was imported after the refusal");
+    // A restart loads a module never enabled too, so it checks the same.
+    let refused = host.ctl_raw(&["restart", "marker"]);
+    assert_ne!(refused.code(), 0, "{refused}");
+    assert!(format!("{}{}", refused.stdout, refused.stderr).contains("writable by group and others"), "{refused}");
+    assert!(!marker.exists(), "the module was imported after the restart's refusal");
     host.assert_witness_alive(Duration::from_secs(10));
     let (finished, report) = host.stop();
     assert_eq!(finished.code(), 0, "{finished}");

@@ -271,3 +271,38 @@ fn a_stale_failure_never_fails_the_restarted_instance() {
     assert_eq!(finished.code(), 0, "{finished}");
     assert_eq!(module(&report, "raises_on_shutdown")["restarts"], 20, "{report}");
 }
+
+/// Records the pid of every process that imports it, beside its module.py.
+const RECORDS_IMPORTS: &str = r#"
+import os
+import pyhost
+
+with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), 'imported_by'), 'a') as f:
+    f.write('%d\n' % os.getpid())
+
+
+class RecordsImports(pyhost.Module):
+    pass
+"#;
+
+#[test]
+fn restarting_a_module_never_enabled_probes_it_first() {
+    let setup = Setup::new();
+    setup.module("later", RECORDS_IMPORTS);
+    let imported_by = setup.modules.join("later/imported_by");
+    let host = setup.start(&["--enable", "witness"]);
+    host.wait_started(STARTED);
+    assert_eq!(host.module_status("later")["state"], "disabled");
+    let reply = host.ctl(&["restart", "later"]);
+    assert_eq!(reply["state"], "running", "{reply}");
+    let pids: Vec<i32> =
+        std::fs::read_to_string(&imported_by).unwrap().lines().map(|l| l.trim().parse().unwrap()).collect();
+    let host_pid = host.pid();
+    // The probe child imported it first, as `ctl enable` would have; before,
+    // only the host did.
+    assert!(pids.len() >= 2 && pids[0] != host_pid, "imported by {pids:?}; the host is {host_pid}");
+    assert_eq!(pids.last(), Some(&host_pid), "imported by {pids:?}; the host is {host_pid}");
+    let (finished, report) = host.stop();
+    assert_eq!(finished.code(), 0, "{finished}");
+    assert_eq!(module(&report, "later")["state"], "stopped", "{report}");
+}

@@ -29,6 +29,8 @@ pub(crate) struct Live {
     pub meta: Meta,
     pub queue: Arc<NotifyQueue>,
     pub serve: Option<JoinHandle<()>>,
+    /// serve() is running (set by its thread when it returns).
+    pub serving: Arc<AtomicBool>,
     pub dispatcher: JoinHandle<()>,
     pub generation: u64,
 }
@@ -111,6 +113,8 @@ impl Slot {
 
     pub fn report(&self) -> ModuleReport {
         let st = self.state();
+        let serving =
+            st.status == State::Running && st.live.as_ref().is_some_and(|live| live.serving.load(Ordering::SeqCst));
         ModuleReport {
             name: self.name.clone(),
             isolation: st.isolation,
@@ -118,6 +122,7 @@ impl Slot {
             state: st.status,
             error: st.error.clone(),
             restarts: st.restarts,
+            serving,
             notifications_dropped: self.dropped.load(Ordering::Relaxed),
             leftover_threads: st.leftover.clone(),
         }
@@ -247,8 +252,10 @@ impl Slot {
                 let limit = shared.config.notify_queue_limit(&self.name);
                 let queue = Arc::new(NotifyQueue::new(limit, Arc::clone(&self.dropped)));
                 let dispatcher = self.spawn_dispatcher(shared, generation, &interpreter, &instance, &queue);
-                let serve = meta.serves.then(|| self.spawn_serve(shared, generation, &interpreter, &instance));
-                st.live = Some(Live { interpreter, instance, meta, queue, serve, dispatcher, generation });
+                let serving = Arc::new(AtomicBool::new(meta.serves));
+                let serve =
+                    meta.serves.then(|| self.spawn_serve(shared, generation, &interpreter, &instance, &serving));
+                st.live = Some(Live { interpreter, instance, meta, queue, serve, serving, dispatcher, generation });
                 st.status = State::Running;
                 tracing::info!("[{}] running in {isolation} interpreter", self.name);
             }
@@ -371,13 +378,20 @@ impl Slot {
         generation: u64,
         interpreter: &Interpreter,
         instance: &Arc<OwnedObj>,
+        serving: &Arc<AtomicBool>,
     ) -> JoinHandle<()> {
-        let (slot, shared, interpreter, instance) =
-            (shared.slot(&self.name), Arc::clone(shared), interpreter.clone(), Arc::clone(instance));
+        let (slot, shared, interpreter, instance, serving) = (
+            shared.slot(&self.name),
+            Arc::clone(shared),
+            interpreter.clone(),
+            Arc::clone(instance),
+            Arc::clone(serving),
+        );
         bounded::spawn_module_thread(format!("{}:serve", self.name), move || {
             let outcome = interpreter.gil().and_then(|gil| pyside::serve(&gil, &instance));
+            serving.store(false, Ordering::SeqCst);
             match outcome {
-                Ok(()) => tracing::info!("[{}] serve() returned", slot.name),
+                Ok(()) => tracing::info!("[{}] serve() returned; the module stays loaded", slot.name),
                 Err(error) => slot.fail(&shared, generation, describe(&error)),
             }
         })
@@ -443,7 +457,7 @@ impl Slot {
             }
             return;
         };
-        let Live { interpreter, instance, meta: _, queue, serve, dispatcher, generation } = live;
+        let Live { interpreter, instance, meta: _, queue, serve, serving: _, dispatcher, generation } = live;
         let timeout = shared.config.shutdown_timeout;
         let deadline = super::deadline::after(timeout);
         queue.close();

@@ -16,8 +16,10 @@ pub enum State {
     /// the modules before it (or stopped before it got there).
     Pending,
     Loading,
+    /// Loaded: answers remote() and notify(). Whether serve() still runs
+    /// is `serving`.
     Running,
-    /// Loaded and shut down cleanly (or serve() returned on its own).
+    /// Unloaded by the host's shutdown or a restart.
     Stopped,
     /// Raised, exited or was killed by a guard; `error` says how.
     Failed,
@@ -43,6 +45,9 @@ pub struct ModuleReport {
     pub state: State,
     pub error: Option<String>,
     pub restarts: u32,
+    /// serve() is running now (false once it returned, or with no serve()).
+    #[serde(default)]
+    pub serving: bool,
     /// Events dropped because the module's notify queue was full.
     #[serde(default)]
     pub notifications_dropped: u64,

@@ -272,6 +272,52 @@ fn a_stale_failure_never_fails_the_restarted_instance() {
     assert_eq!(module(&report, "raises_on_shutdown")["restarts"], 20, "{report}");
 }
 
+const SERVES_ONCE: &str = r#"
+import pyhost
+
+
+class ServesOnce(pyhost.Module):
+    OPTIONS = {'seen': ''}
+    NOTIFY_TYPES = ['hello']
+
+    def serve(self):
+        self.log.info('nothing to serve')
+
+    def notify(self, event, payload):
+        with open(self.get_option('seen'), 'w') as seen:
+            seen.write(event)
+"#;
+
+const NO_SERVE: &str = r#"
+import pyhost
+
+
+class NoServe(pyhost.Module):
+    pass
+"#;
+
+#[test]
+fn a_module_whose_serve_returned_is_running_and_not_serving() {
+    let setup = Setup::new();
+    setup.module("serves_once", SERVES_ONCE).module("no_serve", NO_SERVE);
+    let seen = setup.dir.path().join("seen");
+    let host = setup.config(&format!("[modules.serves_once.options]\nseen = {:?}", path_str(&seen))).start(&[]);
+    host.wait_started(STARTED);
+    wait_until(&host, "serve() returning", || host.module_status("serves_once")["serving"] == false);
+    let status = host.module_status("serves_once");
+    assert_eq!(status["state"], "running", "{status}");
+    assert_eq!(status["serving"], false, "{status}");
+    assert_eq!(host.module_status("no_serve")["serving"], false);
+    assert_eq!(host.module_status("witness")["serving"], true);
+    // Still loaded: it gets its events.
+    host.ctl(&["notify", "hello"]);
+    wait_until(&host, "notify() of a module whose serve() returned", || seen.exists());
+    let (finished, report) = host.stop();
+    assert_eq!(finished.code(), 0, "{finished}");
+    assert_eq!(module(&report, "serves_once")["state"], "stopped", "{report}");
+    assert_eq!(module(&report, "witness")["serving"], false, "stopped: {report}");
+}
+
 /// Records the pid of every process that imports it, beside its module.py.
 const RECORDS_IMPORTS: &str = r#"
 import os

@@ -3,7 +3,7 @@
 //! A call into a module (its import, shutdown()) runs on a thread of its
 //! own; the host waits for it up to a timeout and then goes on without it.
 //! Python offers no way to stop a thread, so the abandoned thread is left
-//! where it is, reported, and its interpreter is kept: the
+//! where it is, reported (see `Straggler`), and its interpreter is kept: the
 //! teardown never ends an interpreter a host thread is still inside.
 
 use std::sync::mpsc::{self, RecvTimeoutError, TryRecvError};
@@ -21,11 +21,25 @@ pub(crate) fn spawn_module_thread(name: String, body: impl FnOnce() + Send + 'st
     thread::Builder::new().name(name).spawn(body).expect("spawn a module thread")
 }
 
+/// A host thread left running in a module's code, kept for the report.
+pub(crate) struct Straggler {
+    /// What it was doing: "shutdown()", "import", ...
+    pub what: String,
+    pub handle: JoinHandle<()>,
+}
+
+impl Straggler {
+    pub fn is_running(&self) -> bool {
+        !self.handle.is_finished()
+    }
+}
+
 pub(crate) enum Waited<T> {
     Done(T),
     /// The timeout passed (or the wait was given up); the thread goes on alone.
     Abandoned {
         thread: ThreadId,
+        handle: JoinHandle<()>,
     },
     /// The thread ended without an answer (it panicked).
     Lost,
@@ -75,7 +89,7 @@ pub(crate) fn run_bounded_unless<T: Send + 'static>(
             // `answers` is dropped below, a later answer goes to `late`.
             Err(RecvTimeoutError::Timeout) => match answers.try_recv() {
                 Ok(value) => break value,
-                Err(TryRecvError::Empty) => return Waited::Abandoned { thread: handle.thread().id() },
+                Err(TryRecvError::Empty) => return Waited::Abandoned { thread: handle.thread().id(), handle },
                 Err(TryRecvError::Disconnected) => {
                     let _ = handle.join();
                     return Waited::Lost;
@@ -151,8 +165,9 @@ mod tests {
             },
             move |v| got_late.send(v).unwrap(),
         );
-        assert!(matches!(waited, Waited::Abandoned { .. }), "expected it abandoned");
+        let Waited::Abandoned { handle, .. } = waited else { panic!("expected it abandoned") };
         release.send(()).unwrap();
+        handle.join().unwrap();
         assert_eq!(late_values.recv().unwrap(), 8);
     }
 

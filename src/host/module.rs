@@ -5,7 +5,9 @@
 //!
 //! Module code the host waits for (the import, shutdown()) runs on threads
 //! of its own, bounded by load_timeout and shutdown_timeout; what does not
-//! return in time is left running and reported.
+//! return in time is left running and reported in leftover_threads, whatever
+//! instance it belonged to, until it ends; so are Python threads an instance
+//! left behind, whose interpreter is kept until they end.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -13,9 +15,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crate::python::{EndOutcome, Error, Interpreter, Isolation, OwnedObj};
+use crate::python::{EndOutcome, Error, Interpreter, Isolation, Leftover, OwnedObj};
 
-use super::bounded::{self, Waited};
+use super::bounded::{self, Straggler, Waited};
 use super::notify::{Notice, NotifyQueue};
 use super::placement::is_refusal;
 use super::pyside::{self, Meta};
@@ -35,13 +37,24 @@ pub(crate) struct Live {
     pub generation: u64,
 }
 
+/// A sub-interpreter of an unloaded instance that could not be ended,
+/// because threads still run in it; it is ended once they are gone.
+struct Kept {
+    interpreter: Interpreter,
+    threads: Vec<ThreadReport>,
+}
+
 pub(crate) struct SlotState {
     pub status: State,
     pub isolation: Option<Isolation>,
     pub placement: Option<String>,
     pub error: Option<String>,
     pub restarts: u32,
-    pub leftover: Vec<ThreadReport>,
+    /// Threads the module started in the main interpreter, as of its last
+    /// unload there.
+    main_threads: Vec<ThreadReport>,
+    kept: Vec<Kept>,
+    stragglers: Vec<Straggler>,
     /// Bumped at every load, so a thread of an earlier load that reports
     /// late cannot fail the current one.
     pub generation: u64,
@@ -50,6 +63,20 @@ pub(crate) struct SlotState {
     /// The supervisor has dealt with the latest failure (cleaned up, and
     /// scheduled a restart or not): until then a failure may not be final.
     pub failure_handled: bool,
+}
+
+impl SlotState {
+    fn leftover(&self) -> Vec<ThreadReport> {
+        let mut threads: Vec<ThreadReport> = self.kept.iter().flat_map(|k| k.threads.iter().cloned()).collect();
+        threads.extend(self.main_threads.iter().cloned());
+        threads.extend(
+            self.stragglers
+                .iter()
+                .filter(|s| s.is_running())
+                .map(|s| ThreadReport { name: s.what.clone(), daemon: false }),
+        );
+        threads
+    }
 }
 
 pub struct Slot {
@@ -81,6 +108,15 @@ fn describe(error: &Error) -> String {
     }
 }
 
+fn thread_reports(left: Leftover) -> Vec<ThreadReport> {
+    let mut threads: Vec<ThreadReport> =
+        left.threads.into_iter().map(|t| ThreadReport { name: t.name, daemon: t.daemon }).collect();
+    if left.unnamed > 0 {
+        threads.push(ThreadReport { name: format!("{} without a threading.Thread", left.unnamed), daemon: true });
+    }
+    threads
+}
+
 impl Slot {
     pub fn new(name: String, path: PathBuf) -> Slot {
         Slot {
@@ -93,7 +129,9 @@ impl Slot {
                 placement: None,
                 error: None,
                 restarts: 0,
-                leftover: Vec::new(),
+                main_threads: Vec::new(),
+                kept: Vec::new(),
+                stragglers: Vec::new(),
                 generation: 0,
                 live: None,
                 restart_at: None,
@@ -124,7 +162,7 @@ impl Slot {
             restarts: st.restarts,
             serving,
             notifications_dropped: self.dropped.load(Ordering::Relaxed),
-            leftover_threads: st.leftover.clone(),
+            leftover_threads: st.leftover(),
         }
     }
 
@@ -219,10 +257,10 @@ impl Slot {
             }
             st.status = State::Loading;
             st.generation += 1;
-            st.restart_at = None;
             st.error = None;
-            st.leftover.clear();
+            st.restart_at = None;
             st.failure_handled = false;
+            st.stragglers.retain(Straggler::is_running);
             st.generation
         };
         if let Some(message) = shared.hung_in_probe(&self.name) {
@@ -303,8 +341,7 @@ impl Slot {
                     drop(instance);
                     // Once the host stops, ending interpreters is the teardown's.
                     if !shared.stopping() {
-                        let leftover = slot.retire(&interpreter, Duration::ZERO);
-                        slot.state().leftover.extend(leftover);
+                        slot.retire(&interpreter, Duration::ZERO);
                     }
                 }
             }
@@ -314,10 +351,10 @@ impl Slot {
             move || shared.stopping()
         };
         let name = format!("{}:load", self.name);
-        let thread = match bounded::run_bounded_unless(name, timeout, stopping, work, late) {
+        let (thread, handle) = match bounded::run_bounded_unless(name, timeout, stopping, work, late) {
             Waited::Done(attempt) => return attempt,
             Waited::Lost => return Err(LoadError::Failed("the thread loading it panicked".into())),
-            Waited::Abandoned { thread } => thread,
+            Waited::Abandoned { thread, handle } => (thread, handle),
         };
         let interpreter = made.lock().unwrap_or_else(|p| p.into_inner()).clone();
         let stack = interpreter.and_then(|i| bounded::stack_of(&i, thread, &self.name));
@@ -327,7 +364,7 @@ impl Slot {
         });
         let folder = self.path.parent().unwrap_or(&self.path).to_string_lossy().into_owned();
         let doing = if in_init { "__init__()" } else { "import" };
-        self.state().leftover.push(ThreadReport { name: format!("{doing} (did not finish)"), daemon: false });
+        self.state().stragglers.push(Straggler { what: format!("{doing} (did not finish)"), handle });
         if shared.stopping() {
             let summary = format!("its {doing} had not finished when the host began to stop; it is left running");
             tracing::warn!("[{}] {summary}", self.name);
@@ -365,8 +402,7 @@ impl Slot {
                     Error::Python(e) if is_refusal(e) => LoadError::Refused(e.message.clone()),
                     other => LoadError::Failed(describe(other)),
                 };
-                let leftover = self.retire(&interpreter, Duration::ZERO);
-                self.state().leftover.extend(leftover);
+                self.retire(&interpreter, Duration::ZERO);
                 Err(classified)
             }
         }
@@ -451,6 +487,7 @@ impl Slot {
     fn unload_held(&self, shared: &Arc<Shared>, to: State) {
         let live = self.state().live.take();
         let Some(live) = live else {
+            self.recheck_kept();
             let mut st = self.state();
             if matches!(st.status, State::Running | State::Stopped) || to == State::Disabled {
                 st.status = to;
@@ -474,15 +511,15 @@ impl Slot {
                         self.name,
                         bounded::seconds(timeout)
                     );
-                    stuck.push(ThreadReport { name: format!("{what} (did not return)"), daemon: false });
+                    stuck.push(Straggler { what: format!("{what} (did not return)"), handle });
                 }
             }
         }
         drop(instance);
-        let mut leftover = self.retire(&interpreter, Duration::from_millis(200));
-        leftover.extend(stuck);
+        self.recheck_kept();
+        self.retire(&interpreter, Duration::from_millis(200));
         let mut st = self.state();
-        st.leftover.extend(leftover);
+        st.stragglers.extend(stuck);
         if note.is_some() && st.error.is_none() {
             st.error = note;
         }
@@ -502,7 +539,7 @@ impl Slot {
         instance: &Arc<OwnedObj>,
         queue: &Arc<NotifyQueue>,
         deadline: Instant,
-    ) -> (Option<ThreadReport>, Option<String>) {
+    ) -> (Option<Straggler>, Option<String>) {
         let notify_returned = Arc::new(AtomicBool::new(false));
         let work = {
             let (slot, shared, interpreter, instance, queue, notify_returned) = (
@@ -528,11 +565,10 @@ impl Slot {
             }
         };
         let left = deadline.saturating_duration_since(Instant::now());
-        if let Waited::Done(()) | Waited::Lost =
-            bounded::run_bounded(format!("{}:shutdown", self.name), left, work, |()| ())
-        {
-            return (None, None);
-        }
+        let handle = match bounded::run_bounded(format!("{}:shutdown", self.name), left, work, |()| ()) {
+            Waited::Done(()) | Waited::Lost => return (None, None),
+            Waited::Abandoned { handle, .. } => handle,
+        };
         let timeout = bounded::seconds(shared.config.shutdown_timeout);
         let note = if notify_returned.load(Ordering::SeqCst) {
             tracing::warn!("[{}] shutdown() did not return within {timeout}; it is left running", self.name);
@@ -544,39 +580,55 @@ impl Slot {
                  shutdown() is called after it, without waiting"
             )
         };
-        (Some(ThreadReport { name: "shutdown() (did not return)".into(), daemon: false }), Some(note))
+        (Some(Straggler { what: "shutdown() (did not return)".into(), handle }), Some(note))
     }
 
-    /// Ends a module's interpreter (a sub-interpreter) or, in main, only
-    /// looks for threads the module left; returns those threads.
-    fn retire(&self, interpreter: &Interpreter, grace: Duration) -> Vec<ThreadReport> {
+    /// Ends the interpreter of an unloaded instance if that is safe; one
+    /// that still runs threads is kept, with them, for the report. In the
+    /// main interpreter only the module's threads there are looked for.
+    fn retire(&self, interpreter: &Interpreter, grace: Duration) {
         if interpreter.is_main() {
             let threads = interpreter.gil().and_then(|gil| pyside::threads(&gil, &self.name)).unwrap_or_default();
-            return threads.into_iter().map(|(name, daemon)| ThreadReport { name, daemon }).collect();
+            self.state().main_threads =
+                threads.into_iter().map(|(name, daemon)| ThreadReport { name, daemon }).collect();
+            return;
         }
-        match interpreter.end(grace) {
-            Ok(EndOutcome::Ended) => Vec::new(),
+        let threads = match interpreter.end(grace) {
+            Ok(EndOutcome::Ended) => return,
             Ok(EndOutcome::Left(left)) => {
-                let mut threads: Vec<ThreadReport> =
-                    left.threads.into_iter().map(|t| ThreadReport { name: t.name, daemon: t.daemon }).collect();
-                if left.unnamed > 0 {
-                    threads.push(ThreadReport {
-                        name: format!("{} without a threading.Thread", left.unnamed),
-                        daemon: true,
-                    });
-                }
+                let threads = thread_reports(left);
                 tracing::warn!(
-                    "[{}] left threads running ({}); its interpreter is kept until exit",
+                    "[{}] left threads running ({}); its interpreter is kept until they end",
                     self.name,
                     threads.iter().map(|t| t.name.as_str()).collect::<Vec<_>>().join(", ")
                 );
                 threads
             }
-            Ok(EndOutcome::Busy) => Vec::new(), // a stuck thread, reported by the caller
+            // A host thread is stuck in it: a straggler, reported as such.
+            Ok(EndOutcome::Busy) => Vec::new(),
             Err(error) => {
                 tracing::warn!("[{}] its interpreter could not be ended: {error}", self.name);
-                Vec::new()
+                return;
+            }
+        };
+        self.state().kept.push(Kept { interpreter: interpreter.clone(), threads });
+    }
+
+    /// Tries again to end the interpreters earlier instances left behind,
+    /// so the report lists only threads that still run.
+    fn recheck_kept(&self) {
+        let kept = std::mem::take(&mut self.state().kept);
+        let mut still = Vec::new();
+        for mut k in kept {
+            match k.interpreter.end(Duration::ZERO) {
+                Ok(EndOutcome::Ended) => tracing::debug!("[{}] an earlier instance's interpreter ended", self.name),
+                Ok(EndOutcome::Left(left)) => {
+                    k.threads = thread_reports(left);
+                    still.push(k);
+                }
+                Ok(EndOutcome::Busy) | Err(_) => still.push(k),
             }
         }
+        self.state().kept.extend(still);
     }
 }

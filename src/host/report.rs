@@ -51,6 +51,9 @@ pub struct ModuleReport {
     /// Events dropped because the module's notify queue was full.
     #[serde(default)]
     pub notifications_dropped: u64,
+    /// Threads still running in the module's code, from any of its
+    /// instances: Python threads it started, and host threads (serve(),
+    /// notify(), shutdown(), its import) that did not return in time.
     pub leftover_threads: Vec<ThreadReport>,
 }
 

@@ -1,4 +1,7 @@
-//! A module's lifecycle under modules that do not cooperate.
+//! A module's lifecycle under modules that do not cooperate: a shutdown()
+//! or an import that never returns, a listener too slow for its events, a
+//! failure that arrives after a restart, a serve() that returns, a notify()
+//! still running at exit, and `ctl restart` of a module never enabled.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -8,13 +11,6 @@ use serde_json::Value;
 use crate::harness::{Host, Setup, module, path_str};
 
 const STARTED: Duration = Duration::from_secs(90);
-
-/// The host process's resident memory, in bytes.
-fn rss(pid: i32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
-    line.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap() * 1024
-}
 
 fn leftover_names(module: &Value) -> Vec<String> {
     module["leftover_threads"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap().to_string()).collect()
@@ -31,6 +27,13 @@ fn wait_until(host: &Host, what: &str, mut probe: impl FnMut() -> bool) {
         assert!(Instant::now() < deadline, "{what} never happened\n{}", host.stderr_so_far());
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// The host process's resident memory, in bytes.
+fn rss(pid: i32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap() * 1024
 }
 
 const STUCK_SHUTDOWN: &str = r#"
@@ -316,6 +319,44 @@ fn a_module_whose_serve_returned_is_running_and_not_serving() {
     assert_eq!(finished.code(), 0, "{finished}");
     assert_eq!(module(&report, "serves_once")["state"], "stopped", "{report}");
     assert_eq!(module(&report, "witness")["serving"], false, "stopped: {report}");
+}
+
+const STUCK_NOTIFY: &str = r#"
+import time
+import pyhost
+
+
+class StuckNotify(pyhost.Module):
+    OPTIONS = {'entered': ''}
+    NOTIFY_TYPES = ['hang']
+
+    def notify(self, event, payload):
+        open(self.get_option('entered'), 'w').close()
+        time.sleep(3600)
+"#;
+
+#[test]
+fn a_notify_still_running_is_in_the_final_report_after_a_restart() {
+    let setup = Setup::new();
+    setup.module("stuck_notify", STUCK_NOTIFY);
+    let entered = setup.dir.path().join("entered");
+    let config = format!("shutdown_timeout = 1\n[modules.stuck_notify.options]\nentered = {:?}", path_str(&entered));
+    let host = setup.config(&config).start(&[]);
+    host.wait_started(STARTED);
+    host.wait_for_state("stuck_notify", "running", STARTED);
+    host.ctl(&["notify", "hang"]);
+    wait_until(&host, "notify() starting", || entered.exists());
+    // The first instance's notify() is left running; the second runs.
+    let reply = host.ctl(&["restart", "stuck_notify"]);
+    assert_eq!(reply["state"], "running", "{reply}");
+    assert!(leftover_names(&reply).iter().any(|t| t == "notify() (did not return)"), "{reply}");
+    let (finished, report) = host.stop();
+    assert_eq!(finished.code(), 0, "{finished}");
+    let stuck = module(&report, "stuck_notify");
+    assert_eq!(stuck["state"], "stopped", "{report}");
+    // Before: the restart cleared the list, and the report said nothing.
+    assert!(leftover_names(stuck).iter().any(|t| t == "notify() (did not return)"), "{report}");
+    assert_eq!(report["finalized"], false, "{report}");
 }
 
 /// Records the pid of every process that imports it, beside its module.py.

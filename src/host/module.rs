@@ -3,11 +3,50 @@
 //! through. Lifecycle operations on a module are serialized by `ops`; the
 //! state mutex is only ever held briefly, never while Python runs.
 //!
-//! Module code the host waits for (the import, shutdown()) runs on threads
-//! of its own, bounded by load_timeout and shutdown_timeout; what does not
-//! return in time is left running and reported in leftover_threads, whatever
-//! instance it belonged to, until it ends; so are Python threads an instance
-//! left behind, whose interpreter is kept until they end.
+//! ```text
+//! disabled ──(enabled at start)──► pending ──(its turn)───┐
+//!    │                                                    ▼
+//!    └──(ctl enable, ctl restart)─────────────────────► loading ◄──(restart = "on-failure" after
+//!                                                         │           its backoff; ctl restart)
+//!      ┌────────────────┬─────────────────────────────────┼──────────────────────────┐
+//!      │ imported,      │ __init__ raised, exited, or     │ syntax error, failed     │ the host began to
+//!      │ __init__ done  │ did not return in load_timeout  │ import, no Module class, │ stop (the import
+//!      │                │                                 │ or the import did not    │ is left running)
+//!      ▼                ▼                                 ▼ finish in load_timeout   ▼
+//!   running ──────► failed                            unloadable                 stopped
+//!      │   serve(), notify() or shutdown()                                          ▲
+//!      │   raised, or a guard caught                                                │
+//!      │   os._exit or sys.exit                                                     │
+//!      └──────────────── the host stops; ctl restart (then loading again) ──────────┘
+//!
+//! any state ──(ctl disable)──► disabled;  a module the host stops before its turn stays pending
+//! ```
+//!
+//! - `running` means loaded: remote() and notify() reach the instance. The
+//!   report's `serving` says whether serve() still runs. A serve() that
+//!   returns normally leaves the module running with `serving: false`, as in
+//!   ceph-mgr, where serve() is optional and a module whose serve() returned
+//!   still answers; a serve() that raises fails the module.
+//! - Each load makes a new instance, numbered by `generation`. The threads
+//!   of an instance report failures with its generation, and the supervisor
+//!   ignores a failure of an earlier generation (one that reaches it after a
+//!   restart), so it can never fail the fresh instance.
+//! - Loading (import and __init__) runs on a thread of its own, bounded by
+//!   `load_timeout`; an import that does not finish leaves the module
+//!   `unloadable` with the stack where it sat. A module whose import hung in
+//!   the placement probe is marked so without being imported again. When the
+//!   host begins to stop, a load under way is no longer waited for.
+//! - Unloading (host stop, restart, disable, after a failure) is bounded by
+//!   `shutdown_timeout` in all: notify delivery stops, `stopping` is set, a
+//!   notify() in progress may finish, shutdown() runs, then serve() and
+//!   notify() must return.
+//! - Whatever did not return in time (serve(), notify(), shutdown(), the
+//!   import) is left running, and `leftover_threads` lists it, whatever
+//!   instance it belonged to, until it ends; so do Python threads an
+//!   instance left behind, whose interpreter is kept until they end.
+//! - `ctl restart` unloads and loads under one lock, so no other operation
+//!   sees the gap; a module never enabled is checked and probed first, as
+//!   `ctl enable` does.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::python::{BUILD, Isolation};
 
+/// A module's state; module.rs has the diagram of how one moves between them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum State {

@@ -19,8 +19,9 @@ pub struct Args {
     #[arg(long, global = true)]
     json: bool,
 
-    /// Seconds to wait for the answer [default: 30, plus the host's
-    /// shutdown_timeout for enable, disable and restart].
+    /// Seconds to wait for the answer [default: 30, plus what the host says
+    /// an enable, disable or restart may take: stopping, probing and loading
+    /// the module].
     #[arg(long, global = true, value_name = "SECONDS")]
     timeout: Option<f64>,
 

@@ -98,6 +98,12 @@ pub fn probe_bound(request: &ProbeRequest) -> Duration {
     request.budget().saturating_add(PROBE_OVERHEAD)
 }
 
+/// `probe_bound` of a request for one module whose import may take
+/// `load_timeout`, extensions re-imported within `extension_timeout`.
+pub fn probe_bound_for_one(load_timeout: Duration, extension_timeout: Duration) -> Duration {
+    load_timeout.saturating_add(extension_timeout).saturating_add(PROBE_OVERHEAD)
+}
+
 /// Runs the probe in a child process, bounded by `timeout` and ended early
 /// when `cancelled` says so. A probe that fails is not fatal: the host then
 /// relies on the fallback at load time, and says so.

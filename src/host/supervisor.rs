@@ -77,9 +77,14 @@ impl Shared {
     }
 
     /// How long an enable, disable or restart may take: unloading waits up
-    /// to shutdown_timeout for serve() and notify() to return.
+    /// to shutdown_timeout for the module to stop; probing it, up to the
+    /// probe's bound; loading it, up to its load_timeout, twice when a
+    /// sub-interpreter refused at load sends it to main.
     pub fn module_request_bound(&self) -> Duration {
-        self.config.shutdown_timeout
+        let config = &self.config;
+        let load = config.modules.values().filter_map(|m| m.load_timeout).fold(config.load_timeout, Duration::max);
+        let probe = placement::probe_bound_for_one(load, config.load_timeout);
+        config.shutdown_timeout.saturating_add(probe).saturating_add(load.saturating_mul(2))
     }
 
     /// A module a control request may change: one that exists, while the

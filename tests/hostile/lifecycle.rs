@@ -3,6 +3,7 @@
 //! failure that arrives after a restart, a serve() that returns, a notify()
 //! still running at exit, and `ctl restart` of a module never enabled.
 
+use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -392,4 +393,26 @@ fn restarting_a_module_never_enabled_probes_it_first() {
     let (finished, report) = host.stop();
     assert_eq!(finished.code(), 0, "{finished}");
     assert_eq!(module(&report, "later")["state"], "stopped", "{report}");
+}
+
+#[test]
+fn ctl_waits_as_long_as_a_restart_may_take_to_load() {
+    let setup = Setup::new();
+    setup.module("slow_to_load", NO_SERVE);
+    let host =
+        setup.config("shutdown_timeout = 1\nload_timeout = 2\n[modules.slow_to_load]\nload_timeout = 5").start(&[]);
+    host.wait_started(STARTED);
+    // What `pyhost ctl` asks before an enable, disable or restart, to size
+    // its wait. Before: shutdown_timeout alone, so a restart whose import
+    // took longer than 30 s plus that was given up by ctl while it ran.
+    let mut stream = std::os::unix::net::UnixStream::connect(&host.setup.socket).unwrap();
+    stream.write_all(b"{\"command\": \"limits\"}\n").unwrap();
+    let mut line = String::new();
+    BufReader::new(&stream).read_line(&mut line).unwrap();
+    let limits: Value = serde_json::from_str(&line).unwrap();
+    let bound = limits["result"]["module_request_seconds"].as_f64().unwrap();
+    // Unloading (1 s), then loading the slowest module, in its interpreter
+    // and again in main (5 s each), at the least; probing it comes on top.
+    assert!(bound >= 1.0 + 5.0 + 5.0, "{limits}");
+    host.stop();
 }

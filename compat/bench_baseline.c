@@ -12,11 +12,14 @@ int ph_bench_raw_calls(ph_tstate *ts, ph_obj *obj, const char *method, size_t co
         PyObject *result = PyObject_CallMethod(obj, PH_MUT(method), NULL);
         if (result == NULL) {
             PyErr_Clear();
-            PyEval_SaveThread();
+            ph_detach();
             return -1;
         }
         Py_DECREF(result);
         PyEval_SaveThread();
     }
+    /* Leave the thread unbound, as every other release in compat does. */
+    PyEval_RestoreThread(ts);
+    ph_detach();
     return 0;
 }

@@ -29,6 +29,12 @@ char *ph_copy_str(const char *text);
 /* printf into a new buffer. */
 char *ph_format(const char *format, ...);
 
+/* Releases the GIL the calling thread holds and leaves no thread state
+ * current, like PyEval_SaveThread, and ends the thread's gilstate binding, so
+ * that another thread may delete the state (see thread_states.c). Every GIL
+ * compat takes is given back through this. */
+PyThreadState *ph_detach(void);
+
 /* The interpreter the calling thread is running (GIL held). */
 PyInterpreterState *ph_current_interp(void);
 

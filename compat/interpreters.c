@@ -47,7 +47,7 @@ ph_tstate *ph_interpreter_new(ph_tstate *parent, int isolation, char **err) {
         if (ts == NULL) *err = ph_copy_str("Py_NewInterpreter failed");
     }
     if (ts == NULL) {
-        PyEval_SaveThread();
+        ph_detach();
         return NULL;
     }
     /* The new state is current now, and its GIL held. */
@@ -58,11 +58,11 @@ ph_tstate *ph_interpreter_new(ph_tstate *parent, int isolation, char **err) {
             *err = ph_format("could not create the " PH_NATIVE_MODULE_NAME " module: %s", error.traceback);
             ph_error_clear(&error);
         }
-        PyEval_SaveThread();
+        ph_detach();
         ph_interpreter_end(ts, parent, isolation);
         return NULL;
     }
-    PyEval_SaveThread();
+    ph_detach();
     return ts;
 }
 
@@ -76,7 +76,7 @@ void ph_interpreter_end(ph_tstate *ts, ph_tstate *parent, int isolation) {
      * an interpreter that still exists. */
     if (isolation != PH_ISOLATION_OWN_GIL) {
         PyThreadState_Swap(parent);
-        PyEval_SaveThread();
+        ph_detach();
     }
 }
 

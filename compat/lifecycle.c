@@ -147,7 +147,7 @@ int ph_initialize(const ph_init_config *config, ph_tstate **main_ts, char **err)
 #endif
     /* Hand the GIL back: from here on every thread, this one included, takes
      * it through a thread state of its own (see src/python/gil.rs). */
-    *main_ts = PyEval_SaveThread();
+    *main_ts = ph_detach();
     return 0;
 }
 

@@ -18,7 +18,7 @@ use serde::Serialize;
 
 use crate::host::pyside;
 use crate::python::build_info::supported_isolations;
-use crate::python::{BUILD, InitConfig, Interpreter, Isolation, OwnedObj, Python, baseline};
+use crate::python::{BUILD, InitConfig, Interpreter, Isolation, OwnedObj, Python, baseline, threads};
 
 /// The module every measurement loads.
 const MODULE: &str = "\
@@ -118,19 +118,21 @@ fn call_cost(python: &Python, dir: &Path, settings: &Settings) -> anyhow::Result
     let instance = load(&interpreter, dir)?;
     let (calls, rounds) = (settings.calls, settings.rounds);
     let (baseline, ours) = thread::scope(|s| {
-        s.spawn(|| -> anyhow::Result<(Vec<f64>, Vec<f64>)> {
-            let (mut baseline, mut ours) = (Vec::new(), Vec::new());
-            // Warm up both paths (thread state creation, caches).
-            baseline::raw_calls(&instance, "ping", 1000)?;
-            pyhost_calls(&interpreter, &instance, 1000)?;
-            for _ in 0..rounds {
-                baseline.push(baseline::raw_calls(&instance, "ping", calls)?.as_nanos() as f64 / calls as f64);
-                ours.push(pyhost_calls(&interpreter, &instance, calls)?.as_nanos() as f64 / calls as f64);
-            }
-            Ok((baseline, ours))
-        })
-        .join()
-        .expect("bench thread")
+        threads::builder("bench:calls")
+            .spawn_scoped(s, || -> anyhow::Result<(Vec<f64>, Vec<f64>)> {
+                let (mut baseline, mut ours) = (Vec::new(), Vec::new());
+                // Warm up both paths (thread state creation, caches).
+                baseline::raw_calls(&instance, "ping", 1000)?;
+                pyhost_calls(&interpreter, &instance, 1000)?;
+                for _ in 0..rounds {
+                    baseline.push(baseline::raw_calls(&instance, "ping", calls)?.as_nanos() as f64 / calls as f64);
+                    ours.push(pyhost_calls(&interpreter, &instance, calls)?.as_nanos() as f64 / calls as f64);
+                }
+                Ok((baseline, ours))
+            })
+            .expect("spawn the bench thread")
+            .join()
+            .expect("bench thread")
     })?;
     drop(instance);
     interpreter.end(Duration::from_secs(1))?;
@@ -205,11 +207,13 @@ fn at_once(python: &Python, dir: &Path, isolation: Isolation, count: usize, work
         let handles: Vec<_> = (0..count)
             .map(|i| {
                 let (interpreter, instance) = (&pair[i], &instances[i]);
-                s.spawn(move || -> anyhow::Result<()> {
-                    let gil = interpreter.gil()?;
-                    instance.bind(&gil)?.call_method("work", vec![gil.int(work as i64)?])?;
-                    Ok(())
-                })
+                threads::builder(format!("bench:{i}"))
+                    .spawn_scoped(s, move || -> anyhow::Result<()> {
+                        let gil = interpreter.gil()?;
+                        instance.bind(&gil)?.call_method("work", vec![gil.int(work as i64)?])?;
+                        Ok(())
+                    })
+                    .expect("spawn a bench thread")
             })
             .collect();
         for handle in handles {

@@ -10,15 +10,16 @@ use std::sync::mpsc::{self, RecvTimeoutError, TryRecvError};
 use std::thread::{self, JoinHandle, ThreadId};
 use std::time::{Duration, Instant};
 
-use crate::python::Interpreter;
+use crate::python::{Interpreter, threads};
 
 /// How long reading a stuck thread's stack may wait for its interpreter's
 /// GIL (which the stuck code may be holding) before it gives up.
 const STACK_WAIT: Duration = Duration::from_secs(2);
 
-/// Starts a host thread that runs module code.
+/// Starts a host thread that runs module code, with the stack a Python
+/// thread would get (see `python::threads`).
 pub(crate) fn spawn_module_thread(name: String, body: impl FnOnce() + Send + 'static) -> JoinHandle<()> {
-    thread::Builder::new().name(name).spawn(body).expect("spawn a module thread")
+    threads::builder(name).spawn(body).expect("spawn a module thread")
 }
 
 /// A host thread left running in a module's code, kept for the report.

@@ -120,8 +120,21 @@ fn remote(shared: &Arc<Shared>, caller: &str, target: &str, method: &str, args: 
     pyside::remote(&gil, &instance, method, &args).map_err(|error| match error {
         Error::Python(e) => {
             tracing::debug!("[{caller}] remote {target}.{method} raised:\n{}", e.traceback);
-            format!("{target}.{method} raised {}: {}", e.type_name, e.message)
+            elided(format!("{target}.{method} raised {}: {}", e.type_name, e.message))
         }
         other => other.to_string(),
     })
+}
+
+/// A chain of remote() calls that failed deep down repeats "a.f raised
+/// RemoteError: b.g raised ..." once per hop; past a few hops only both ends
+/// say anything.
+fn elided(message: String) -> String {
+    const KEEP: usize = 600;
+    if message.len() <= 2 * KEEP {
+        return message;
+    }
+    let head = message.floor_char_boundary(KEEP);
+    let tail = message.ceil_char_boundary(message.len() - KEEP);
+    format!("{} [... {} bytes ...] {}", &message[..head], tail - head, &message[tail..])
 }

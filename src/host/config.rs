@@ -12,6 +12,7 @@
 //! notify_queue_limit = 1000               # events waiting per module; beyond it the oldest is dropped
 //! probe = true                            # find extensions that refuse sub-interpreters first
 //! strict_modes = true                     # refuse code others can write (see strict_modes.rs)
+//! thread_stack_size = "8M"                # stack of the threads that run modules (default: ulimit -s)
 //!
 //! [restart]
 //! policy = "on-failure"                   # or "never"
@@ -115,6 +116,9 @@ pub struct HostConfig {
     /// Refuse module and package paths that others than root and the
     /// host's user can write (see strict_modes.rs); false only warns.
     pub strict_modes: bool,
+    /// Bytes of stack for the threads the host starts to run Python code;
+    /// None: what a thread Python starts gets (see python::threads).
+    pub thread_stack_size: Option<usize>,
     pub restart: Restart,
     pub modules: BTreeMap<String, ModuleConfig>,
 }
@@ -133,6 +137,7 @@ impl Default for HostConfig {
             notify_queue_limit: DEFAULT_NOTIFY_QUEUE_LIMIT,
             probe: true,
             strict_modes: true,
+            thread_stack_size: None,
             restart: Restart { policy: RestartPolicy::Never, backoff: Duration::from_secs(1), limit: 3 },
             modules: BTreeMap::new(),
         }
@@ -232,6 +237,7 @@ struct RawConfig {
     notify_queue_limit: Option<usize>,
     probe: Option<bool>,
     strict_modes: Option<bool>,
+    thread_stack_size: Option<RawSize>,
     restart: Option<RawRestart>,
     #[serde(default)]
     modules: BTreeMap<String, RawModule>,
@@ -242,6 +248,13 @@ struct RawConfig {
 enum RawEnable {
     Word(String),
     List(Vec<String>),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum RawSize {
+    Bytes(i64),
+    Text(String),
 }
 
 #[derive(Debug, Deserialize)]
@@ -286,6 +299,33 @@ pub fn parse_isolation(text: &str) -> anyhow::Result<Isolation> {
         "shared" => Ok(Isolation::Shared),
         "main" => Ok(Isolation::Main),
         other => bail!("isolation must be own-gil, shared or main, not `{other}`{}", did_you_mean(other, ISOLATIONS)),
+    }
+}
+
+/// A stack size: bytes, or a number with a K, M or G suffix ("8M", "512K").
+/// Below 1 MiB CPython's own frames do not fit; 1 GiB is plenty.
+fn stack_size(raw: &RawSize) -> anyhow::Result<usize> {
+    const KIB: u64 = 1 << 10;
+    let bytes = match raw {
+        RawSize::Bytes(n) => u64::try_from(*n).ok(),
+        RawSize::Text(text) => {
+            let text = text.trim();
+            let digits = text.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+            let unit = match text[digits.len()..].to_ascii_lowercase().as_str() {
+                "" | "b" => Some(1),
+                "k" | "kb" | "kib" => Some(KIB),
+                "m" | "mb" | "mib" => Some(KIB * KIB),
+                "g" | "gb" | "gib" => Some(KIB * KIB * KIB),
+                _ => None,
+            };
+            unit.zip(digits.trim().parse::<u64>().ok()).and_then(|(unit, n)| n.checked_mul(unit))
+        }
+    };
+    match bytes {
+        Some(bytes) if (KIB * KIB..=KIB * KIB * KIB).contains(&bytes) => Ok(bytes as usize),
+        _ => bail!(
+            "thread_stack_size must be between 1M and 1G, as bytes or with a K, M or G suffix (\"8M\"), not {raw:?}"
+        ),
     }
 }
 
@@ -461,6 +501,7 @@ impl RawConfig {
                 .unwrap_or(defaults.notify_queue_limit),
             probe: self.probe.unwrap_or(true),
             strict_modes: self.strict_modes.unwrap_or(true),
+            thread_stack_size: self.thread_stack_size.as_ref().map(stack_size).transpose()?,
             restart,
             modules,
         })
@@ -582,6 +623,19 @@ mod tests {
         assert!(seconds(f64::NAN, "--for").unwrap_err().to_string().contains("--for must be"));
         assert_eq!(seconds(MAX_SECONDS, "x").unwrap(), Duration::from_secs(31_536_000));
         assert_eq!(seconds(0.0, "x").unwrap(), Duration::ZERO);
+    }
+
+    #[test]
+    fn stack_sizes_take_units_and_stay_in_range() {
+        let size = |text: &str| parse(text).map(|c| c.thread_stack_size);
+        assert_eq!(size("thread_stack_size = \"8M\"").unwrap(), Some(8 << 20));
+        assert_eq!(size("thread_stack_size = \"1536k\"").unwrap(), Some(1536 << 10));
+        assert_eq!(size("thread_stack_size = 16777216").unwrap(), Some(16 << 20));
+        assert_eq!(size("").unwrap(), None);
+        for bad in ["\"64K\"", "\"2T\"", "-1", "\"eight\"", "\"8X\""] {
+            let error = error(&format!("thread_stack_size = {bad}"));
+            assert!(error.contains("between 1M and 1G"), "{bad}: {error}");
+        }
     }
 
     #[test]

@@ -13,7 +13,7 @@ use anyhow::Context;
 use serde_json::{Value, json};
 
 use crate::python::build_info::{check_supported, default_isolation};
-use crate::python::{InitConfig, Isolation, Python, PythonHandle};
+use crate::python::{InitConfig, Isolation, Python, PythonHandle, threads};
 
 use super::calls;
 use super::config::{HostConfig, RestartPolicy};
@@ -279,6 +279,9 @@ impl Host {
         }
         if let Some(isolation) = config.isolation {
             check_supported(isolation)?;
+        }
+        if let Some(bytes) = config.thread_stack_size {
+            threads::set_stack_size(bytes);
         }
         let control = options.control.as_deref().map(ControlSocket::bind).transpose()?;
         let python = Python::initialize(&InitConfig::default())?;

@@ -116,11 +116,14 @@ pub fn run_child_side() -> anyhow::Result<()> {
     let mut host = Host::start(config, &RunOptions::default())?;
     let shared = std::sync::Arc::clone(host.shared());
     let name = spec.name.clone();
-    let tester = thread::spawn(move || {
-        let verdict = test_module(&shared, &name);
-        let _ = shared.events.send(HostEvent::Stop);
-        verdict
-    });
+    // It runs the module's self_test().
+    let tester = crate::python::threads::builder("selftest")
+        .spawn(move || {
+            let verdict = test_module(&shared, &name);
+            let _ = shared.events.send(HostEvent::Stop);
+            verdict
+        })
+        .expect("spawn the self-test thread");
     host.run(None);
     let (outcome, detail) = tester.join().unwrap_or_else(|_| (Outcome::Fail, Some("the tester panicked".into())));
     host.shutdown();

@@ -6,7 +6,7 @@
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::{Arc, RwLock};
 
-use super::{ffi, gil, text};
+use super::{ffi, gil, text, threads};
 
 /// One request from Python code.
 #[derive(Debug)]
@@ -40,6 +40,12 @@ pub(crate) fn install() {
     unsafe { ffi::ph_native_set_host_call(Some(trampoline)) };
 }
 
+/// A host call may run another module's code, which may call the host again
+/// (two modules calling each other through remote()). Each such hop takes
+/// stack, and running out aborts the whole process; so a call made with less
+/// than this left is refused, and the chain ends in an exception instead.
+const STACK_RESERVE: usize = 1 << 20;
+
 unsafe extern "C" fn trampoline(
     interpreter: i64,
     method: *const libc::c_char,
@@ -54,13 +60,21 @@ unsafe extern "C" fn trampoline(
         unsafe { (text::c_str_lossy(method), std::slice::from_raw_parts(payload.cast::<u8>(), payload_len)) };
     let call = HostCall { interpreter, method: &method, payload };
     let handler = HANDLER.read().unwrap_or_else(|p| p.into_inner()).clone();
-    let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
-        gil::suspended(|| match &handler {
-            Some(handler) => handler(&call),
-            None => builtin(&call),
-        })
-    }))
-    .unwrap_or_else(|_| Err(format!("the host panicked while answering `{method}`")));
+    let outcome = if threads::stack_left().is_some_and(|left| left < STACK_RESERVE) {
+        Err(format!(
+            "the host refused `{method}`: this thread has less than {} KiB of stack left (calls between \
+             modules nested too deep)",
+            STACK_RESERVE >> 10
+        ))
+    } else {
+        panic::catch_unwind(AssertUnwindSafe(|| {
+            gil::suspended(|| match &handler {
+                Some(handler) => handler(&call),
+                None => builtin(&call),
+            })
+        }))
+        .unwrap_or_else(|_| Err(format!("the host panicked while answering `{method}`")))
+    };
     let (status, text) = match outcome {
         Ok(text) => (0, text),
         Err(text) => (1, text),

@@ -13,6 +13,7 @@ mod runtime;
 mod stack;
 mod teardown;
 mod text;
+pub mod threads;
 
 pub use build_info::BUILD;
 pub use error::{Error, PyException, Result, SystemExit};

@@ -170,7 +170,8 @@ fn admit(shared: &Arc<Shared>, active: &Arc<AtomicUsize>, host_uid: u32, stream:
     }
     let slot = ActiveConnection(Arc::clone(active));
     let shared = Arc::clone(shared);
-    let spawned = std::thread::Builder::new().name("control-client".into()).spawn(move || {
+    // It runs modules' shutdown() and __init__ (disable, enable, restart).
+    let spawned = crate::python::threads::builder("control-client").spawn(move || {
         let _slot = slot;
         serve_connection(&shared, stream);
     });

@@ -16,6 +16,10 @@ A module is a folder holding ``module.py`` that defines one subclass of
         def notify(self, event, payload):   # optional
             self.set_state('last_event', event)
 
+        @pyhost.expose                      # other modules may call it with remote()
+        def greeting(self):
+            return self.get_option('greeting')
+
         def self_test(self):                # optional; raise on failure
             assert self.remote('other', 'ping') == 'pong'
 
@@ -35,7 +39,7 @@ import _pyhost
 
 PY2 = sys.version_info[0] == 2
 
-__all__ = ['Module', 'RemoteError', 'ModuleExit']
+__all__ = ['Module', 'RemoteError', 'ModuleExit', 'expose']
 
 
 class RemoteError(Exception):
@@ -108,12 +112,25 @@ class _HostLogHandler(logging.Handler):
             self.handleError(record)
 
 
+def expose(method):
+    """Marks a method other modules may call with remote(). Nothing else of a
+    module is reachable that way (set EXPOSE_ALL = True on the class to open
+    every public method of the module's own, as before)."""
+    method._pyhost_exposed = True
+    return method
+
+
+# What the host itself calls: never reachable through remote(), exposed or not.
+_LIFECYCLE = frozenset(['serve', 'shutdown', 'notify', 'self_test'])
+
+
 class Module(object):
     """Base class of hosted modules. A subclass's __init__ takes no arguments;
     name, options, log and stopping are set before it runs."""
 
     OPTIONS = {}
     NOTIFY_TYPES = []
+    EXPOSE_ALL = False  # True: remote() may call every public method the subclass defines
 
     def __init__(self):
         pass
@@ -453,11 +470,28 @@ def _host_shutdown(instance):
         instance.shutdown()
 
 
+def _remote_refusal(instance, method):
+    """Why remote() may not call instance.method, or None when it may."""
+    if method.startswith('_') or method in _LIFECYCLE:
+        return ('module %s: %r is not callable with remote(): the host alone calls lifecycle '
+                'and private methods' % (instance.name, method))
+    function = getattr(instance, method, None)
+    if not callable(function):
+        return 'module %s has no method %r' % (instance.name, method)
+    if getattr(function, '_pyhost_exposed', False):
+        return None
+    if getattr(type(instance), 'EXPOSE_ALL', False) and not hasattr(Module, method):
+        return None
+    return ('module %s does not expose %r to remote(): decorate it with @pyhost.expose '
+            '(or set EXPOSE_ALL = True on %s)' % (instance.name, method, type(instance).__name__))
+
+
 def _host_remote(instance, method, args_json):
     with _Running(instance.name):
-        function = getattr(instance, method, None)
-        if method.startswith('_') or not callable(function):
-            raise RemoteError('module %s has no method %r' % (instance.name, method))
+        refusal = _remote_refusal(instance, method)
+        if refusal is not None:
+            raise RemoteError(refusal)
+        function = getattr(instance, method)
         return json.dumps({'result': function(*json.loads(args_json))})
 
 

@@ -49,6 +49,7 @@ class Dashboard(pyhost.Module):
             else:
                 self.last_state = payload
 
+    @pyhost.expose  # rest_api's /status asks for it
     def summary(self):
         with self.lock:
             return {'module': self.name, 'ticks': self.ticks, 'last_state': self.last_state}

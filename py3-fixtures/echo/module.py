@@ -3,9 +3,11 @@ import pyhost
 
 
 class Echo(pyhost.Module):
+    @pyhost.expose
     def echo(self, value):
         return value
 
+    @pyhost.expose
     def ping(self):
         return 'pong'
 

@@ -31,6 +31,7 @@ class Witness(pyhost.Module):
                 f.write(str(beats))
             os.rename(tmp, path)
 
+    @pyhost.expose
     def ping(self):
         return 'pong'
 "#;

@@ -28,6 +28,7 @@ need them. Everything that crosses between the host and a module, or between
 two modules, is JSON text: no Python object leaves its interpreter.
 """
 
+import io
 import json
 import logging
 import os
@@ -195,19 +196,50 @@ def _patched_start(original):
     return start
 
 
-class _HostStream(object):
-    """sys.stdout / sys.stderr of a hosted interpreter: complete lines go to
-    the host log, tagged with the module that wrote them."""
+# -- standard streams ---------------------------------------------------------
 
-    def __init__(self, name, original):
-        self.name = name
-        self._original = original
+_TextBase = object if PY2 else io.TextIOBase
+_BytesBase = object if PY2 else io.BufferedIOBase
+
+
+def _closed_error():
+    return ValueError('I/O operation on closed file.')
+
+
+class _HostStream(_TextBase):
+    """sys.stdout / sys.stderr of a hosted interpreter: a whole text stream
+    (a file-like object on 2.7) whose complete lines go to the host log,
+    tagged with the module that wrote them. close() closes it for the module
+    that called it only, since the main interpreter's stream serves several."""
+
+    mode = 'w'
+    line_buffering = True
+
+    def __init__(self, label, original):
+        self._label = label
+        self.name = '<%s>' % label
+        self._encoding = getattr(original, 'encoding', None) or 'utf-8'
         self._partial = {}
+        self._closed_for = set()
         self._lock = threading.Lock()
-        self.encoding = getattr(original, 'encoding', None) or 'utf-8'
-        self.errors = 'replace'
+        self.buffer = _HostBuffer(self)
+
+    encoding = property(lambda self: self._encoding)
+    errors = property(lambda self: 'replace')
+    newlines = property(lambda self: None)
+
+    @property
+    def closed(self):
+        return _current_module() in self._closed_for
+
+    def _check_open(self):
+        if self.closed:
+            raise _closed_error()
 
     def write(self, data):
+        self._check_open()
+        if not PY2 and not isinstance(data, str):
+            raise TypeError('write() argument must be str, not %s' % type(data).__name__)
         data = _text(data)
         module = _current_module()
         with self._lock:
@@ -219,26 +251,129 @@ class _HostStream(object):
         return len(data)
 
     def writelines(self, lines):
+        self._check_open()
         for line in lines:
             self.write(line)
 
     def flush(self):
+        self._check_open()
+        self._flush_module(_current_module())
+
+    def _flush_module(self, module):
+        with self._lock:
+            line = self._partial.pop(module, None)
+        if line is not None:
+            self._send(module, line)
+
+    def _flush_all(self):
+        """The host's flush: every module's partial line, closed or not."""
         with self._lock:
             partial, self._partial = self._partial, {}
         for module, line in partial.items():
             self._send(module, line)
 
+    def close(self):
+        module = _current_module()
+        if module not in self._closed_for:
+            self._flush_module(module)
+            self._closed_for.add(module)
+
+    def _reopen(self, module):
+        """A module loaded again (main interpreter) starts with open streams."""
+        self._closed_for.discard(module)
+
     def _send(self, module, line):
         try:
-            _call('output', {'module': module, 'stream': self.name, 'line': line})
+            _call('output', {'module': module, 'stream': self._label, 'line': line})
         except Exception:
             pass  # the host is going away; losing a line beats raising in print
 
+    def readable(self):
+        self._check_open()
+        return False
+
+    def writable(self):
+        self._check_open()
+        return True
+
+    def seekable(self):
+        self._check_open()
+        return False
+
     def isatty(self):
+        self._check_open()
         return False
 
     def fileno(self):
-        return self._original.fileno()
+        # Not the process's descriptor: what went there would bypass the log.
+        raise io.UnsupportedOperation('fileno')
+
+    def __del__(self):
+        pass  # io.IOBase would close it, for whichever module runs the finalizer
+
+    def __repr__(self):
+        return '<pyhost stream %s>' % self.name
+
+
+class _HostBuffer(_BytesBase):
+    """The stream's .buffer: bytes written here are decoded with the
+    stream's encoding and go the same way."""
+
+    def __init__(self, stream):
+        self._stream = stream
+        self._decoders = {}
+
+    @property
+    def closed(self):
+        return self._stream.closed
+
+    def write(self, data):
+        if self._stream.closed:
+            raise _closed_error()
+        if isinstance(data, memoryview):
+            data = data.tobytes()
+        if not isinstance(data, (bytes, bytearray)) or (PY2 and isinstance(data, unicode)):  # noqa: F821
+            raise TypeError("a bytes-like object is required, not '%s'" % type(data).__name__)
+        module = _current_module()
+        decoder = self._decoders.get(module)
+        if decoder is None:
+            import codecs
+            decoder = self._decoders[module] = codecs.getincrementaldecoder(self._stream.encoding)('replace')
+        self._stream.write(decoder.decode(bytes(data)))
+        return len(data)
+
+    def flush(self):
+        self._stream.flush()
+
+    def close(self):
+        self._stream.close()
+
+    def readable(self):
+        return self._stream.readable()
+
+    def writable(self):
+        return self._stream.writable()
+
+    def seekable(self):
+        return self._stream.seekable()
+
+    def isatty(self):
+        return self._stream.isatty()
+
+    def fileno(self):
+        raise io.UnsupportedOperation('fileno')
+
+    def __del__(self):
+        pass
+
+
+_streams = []
+
+
+def _flush_std():
+    """Flushes what the host's streams hold, whoever closed them."""
+    for stream in _streams:
+        stream._flush_all()
 
 
 # -- signals ------------------------------------------------------------------
@@ -350,6 +485,7 @@ def _host_bootstrap(module_name, site_dirs):
         _host_signals_from_any_thread()
     sys.stdout = _HostStream('stdout', sys.stdout)
     sys.stderr = _HostStream('stderr', sys.stderr)
+    _streams[:] = [sys.stdout, sys.stderr]
 
 
 # -- loading ------------------------------------------------------------------
@@ -430,6 +566,8 @@ class _NotADaemon(object):
 
 def _host_load(name, path, options_json):
     """Imports module.py and makes the instance. Returns (instance, meta JSON)."""
+    for stream in _streams:
+        stream._reopen(name)
     with _Running(name), _NotADaemon():
         cls = _load_class(name, path)
         instance = cls.__new__(cls)
@@ -455,8 +593,7 @@ def _host_serve(instance):
         try:
             instance.serve()
         finally:
-            sys.stdout.flush()
-            sys.stderr.flush()
+            _flush_std()
 
 
 def _host_notify(instance, event, payload_json):

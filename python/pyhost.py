@@ -48,8 +48,8 @@ class RemoteError(Exception):
 
 
 class ModuleExit(SystemExit):
-    """Raised where a module called os._exit: the host keeps running and marks
-    the module failed instead of letting it end the process."""
+    """Raised where a module called os._exit or os.abort: the host keeps
+    running and marks the module failed instead of letting it end the process."""
 
 
 def _text(value):
@@ -175,6 +175,12 @@ def _guarded_os_exit(code=0):
     # port already in use): that must fail the module, not end the host.
     _report_exit('os._exit(%r)' % (code,))
     raise ModuleExit(code)
+
+
+def _guarded_os_abort():
+    # os.abort() would end the host with SIGABRT and no report.
+    _report_exit('os.abort()')
+    raise ModuleExit(134)  # what a shell reports for SIGABRT
 
 
 def _make_guarded_sys_exit(original):
@@ -478,6 +484,7 @@ def _host_bootstrap(module_name, site_dirs):
     _installed.append(True)
     sys.dont_write_bytecode = True  # a host does not write into module folders
     os._exit = _guarded_os_exit
+    os.abort = _guarded_os_abort
     sys.exit = _make_guarded_sys_exit(sys.exit)
     threading.Thread.start = _patched_start(threading.Thread.start)
     _keep_children_signalable()

@@ -36,7 +36,10 @@ import sys
 import threading
 import traceback
 
-import _pyhost
+try:
+    import _pyhost
+except ImportError:  # a process multiprocessing spawned from a module: no host here
+    _pyhost = None
 
 PY2 = sys.version_info[0] == 2
 
@@ -60,6 +63,9 @@ def _text(value):
 
 
 def _call(method, payload):
+    if _pyhost is None:
+        raise RemoteError('this process is not a pyhost host (a process multiprocessing started?); '
+                          'host calls work in the host only')
     try:
         reply = _pyhost.call(method, json.dumps(payload))
     except RuntimeError as error:
@@ -165,6 +171,18 @@ class Module(object):
 
 # -- guards -------------------------------------------------------------------
 
+# The real ones, taken before _host_bootstrap replaces them.
+_real_os_exit = os._exit
+_real_os_abort = os.abort
+_host_pid = [None]
+
+
+def _in_forked_child():
+    """True in a process forked from the host (os.fork, multiprocessing's
+    'fork'): the guards are the host's, and this process is not the host."""
+    return _host_pid[0] is not None and os.getpid() != _host_pid[0]
+
+
 def _report_exit(what):
     stack = ''.join(traceback.format_stack()[:-2])
     _call('guard', {'module': _current_module(), 'what': what, 'traceback': _text(stack)})
@@ -172,13 +190,18 @@ def _report_exit(what):
 
 def _guarded_os_exit(code=0):
     # CherryPy's Bus.exit calls os._exit(70) when a start listener fails (a
-    # port already in use): that must fail the module, not end the host.
+    # port already in use): that must fail the module, not end the host. A
+    # forked child (multiprocessing ends each with os._exit) ends for real.
+    if _in_forked_child():
+        _real_os_exit(code)
     _report_exit('os._exit(%r)' % (code,))
     raise ModuleExit(code)
 
 
 def _guarded_os_abort():
     # os.abort() would end the host with SIGABRT and no report.
+    if _in_forked_child():
+        _real_os_abort()
     _report_exit('os.abort()')
     raise ModuleExit(134)  # what a shell reports for SIGABRT
 
@@ -188,10 +211,80 @@ def _make_guarded_sys_exit(original):
         # On a thread the module started, SystemExit would end only that
         # thread, silently; reporting it first makes it fail the module. In
         # a call from the host (serve, notify...) it reaches the host anyway.
-        if getattr(_local, 'module', None) is None:
+        if getattr(_local, 'module', None) is None and not _in_forked_child():
             _report_exit('sys.exit(%r)' % (code,))
         original(code)
     return exit
+
+
+_FORK_REFUSAL = (
+    'os.%s() is not supported in a sub-interpreter: CPython cannot continue the forked child in one. '
+    'Use multiprocessing (it starts processes with "spawn" here) or subprocess, or run the module in the '
+    'main interpreter (isolation = "main")')
+
+
+def _refused(name):
+    def refused(*args, **kwargs):
+        raise RuntimeError(_FORK_REFUSAL % name)
+    refused.__name__ = name
+    return refused
+
+
+class _SpawnByDefault(object):
+    """multiprocessing starts processes with 'fork' by default, which no
+    sub-interpreter can survive: when multiprocessing.context is first imported
+    in one, its default becomes 'spawn' (sys.executable is the real
+    interpreter). get_context() still gives any method on request."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name != 'multiprocessing.context':
+            return None
+        sys.meta_path.remove(self)  # one import; find the real module below
+        import importlib.util
+        spec = importlib.util.find_spec(name)
+        if spec is None or spec.loader is None or not hasattr(spec.loader, 'exec_module'):
+            return spec
+        exec_module = spec.loader.exec_module
+
+        def exec_and_choose(module):
+            exec_module(module)
+            module._default_context = module.DefaultContext(module._concrete_contexts['spawn'])
+            _point_main_at_spawn_support()
+
+        spec.loader.exec_module = exec_and_choose
+        return spec
+
+
+def _point_main_at_spawn_support():
+    # multiprocessing's spawned children run __main__'s file first: the host
+    # writes one (see spawn_main.py) the first time a module needs it.
+    main = sys.modules.get('__main__')
+    if main is None or getattr(main, '__file__', None) is not None:
+        return
+    try:
+        main.__file__ = _call('spawn_main', {})['path']
+    except RemoteError as error:
+        logging.getLogger('pyhost').warning('processes multiprocessing spawns will not find pyhost: %s', error)
+
+
+class _SpawnedModuleFinder(object):
+    """In a process multiprocessing spawned from a module: imports
+    ``pyhost_module_NAME`` (the name the host gives a module's module.py, which
+    pickled functions carry) from the folder NAME on sys.path, where the host
+    put the module's folder."""
+
+    PREFIX = 'pyhost_module_'
+
+    def find_spec(self, name, path=None, target=None):
+        if not name.startswith(self.PREFIX) or '.' in name:
+            return None
+        import importlib.util
+        folder_name = name[len(self.PREFIX):]
+        for folder in sys.path:
+            candidate = os.path.join(folder or '.', 'module.py')
+            if os.path.basename(os.path.normpath(folder or '.')) == folder_name and os.path.isfile(candidate):
+                return importlib.util.spec_from_file_location(name, candidate)
+        return None
 
 
 def _patched_start(original):
@@ -482,10 +575,18 @@ def _host_bootstrap(module_name, site_dirs):
     if _installed:
         return
     _installed.append(True)
+    _host_pid[0] = os.getpid()
     sys.dont_write_bytecode = True  # a host does not write into module folders
     os._exit = _guarded_os_exit
     os.abort = _guarded_os_abort
     sys.exit = _make_guarded_sys_exit(sys.exit)
+    if module_name is not None and not PY2:
+        # 3.x: a sub-interpreter's forked child dies in PyOS_AfterFork_Child
+        # ("not main interpreter"), after a copy of the host has started it.
+        for name in ('fork', 'forkpty'):
+            if hasattr(os, name):
+                setattr(os, name, _refused(name))
+        sys.meta_path.insert(0, _SpawnByDefault())
     threading.Thread.start = _patched_start(threading.Thread.start)
     _keep_children_signalable()
     if module_name is None:

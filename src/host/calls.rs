@@ -8,7 +8,7 @@ use std::sync::Arc;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::python::{Error, HostCall};
+use crate::python::{Error, HostCall, in_forked_child, write_stderr};
 
 use super::pyside;
 use super::supervisor::Shared;
@@ -63,6 +63,9 @@ fn tag(module: &Option<String>) -> &str {
 }
 
 pub(crate) fn handle(shared: &Arc<Shared>, call: &HostCall<'_>) -> Result<String, String> {
+    if in_forked_child() {
+        return in_forked_child_process(call);
+    }
     match call.method {
         "log" => {
             let Log { module, level, message } = parse(call)?;
@@ -105,9 +108,33 @@ pub(crate) fn handle(shared: &Arc<Shared>, call: &HostCall<'_>) -> Result<String
             let Remote { module, target, method, args } = parse(call)?;
             remote(shared, tag(&module), &target, &method, &args)
         }
+        "spawn_main" => {
+            let path =
+                shared.spawn_main().map_err(|e| format!("cannot write the files spawned processes need: {e}"))?;
+            Ok(json!({ "path": path }).to_string())
+        }
         "echo" => Ok(String::from_utf8_lossy(call.payload).into_owned()),
         other => Err(format!("the host has no method `{other}`")),
     }
+}
+
+/// A process forked from a module's code has the host's memory but only the
+/// thread that forked: the other modules, the store and the supervisor are
+/// the host process's, and the log's locks may be held for ever by threads
+/// that did not come along. Output still reaches stderr, tagged as usual.
+fn in_forked_child_process(call: &HostCall<'_>) -> Result<String, String> {
+    let line = match call.method {
+        "log" => parse::<Log>(call).map(|Log { module, level, message }| (module, level, message))?,
+        "output" => parse::<Output>(call).map(|Output { module, stream, line }| (module, stream, line))?,
+        "echo" => return Ok(String::from_utf8_lossy(call.payload).into_owned()),
+        other => return Err(format!("`{other}` is not available in a process forked from the host")),
+    };
+    let (module, what, text) = line;
+    let pid = std::process::id();
+    let lines: String =
+        text.lines().map(|l| format!("[{}] (forked child {pid}) {what}: {l}\n", tag(&module))).collect();
+    write_stderr(&lines);
+    Ok("null".into())
 }
 
 /// Runs `target.method(*args)` in the target's interpreter. Only JSON

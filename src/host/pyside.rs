@@ -7,9 +7,36 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::python::{Gil, Obj, OwnedObj, Result};
+use crate::python::{Gil, Obj, OwnedObj, Result, end_forked_child, in_forked_child};
 
 pub const SOURCE: &str = include_str!("../../python/pyhost.py");
+const SPAWN_MAIN: &str = include_str!("../../python/spawn_main.py");
+
+/// What a process multiprocessing spawns from a module needs on disk: the
+/// child is a plain Python that runs `__main__`'s file first (see
+/// python/spawn_main.py). A private folder, removed when this drops.
+pub struct SpawnSupport {
+    _dir: tempfile::TempDir,
+    main: PathBuf,
+}
+
+impl SpawnSupport {
+    pub fn write() -> std::io::Result<SpawnSupport> {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::Builder::new()
+            .prefix("pyhost-spawn-")
+            .permissions(std::fs::Permissions::from_mode(0o700))
+            .tempdir()?;
+        let main = dir.path().join("pyhost_spawn_main.py");
+        std::fs::write(dir.path().join("pyhost.py"), SOURCE)?;
+        std::fs::write(&main, SPAWN_MAIN)?;
+        Ok(SpawnSupport { _dir: dir, main })
+    }
+
+    pub fn main_file(&self) -> &Path {
+        &self.main
+    }
+}
 
 /// Creates sys.modules['pyhost'] from the source bound to __pyhost_source__,
 /// unless this interpreter has it already (the main one hosts several modules).
@@ -29,8 +56,14 @@ if 'pyhost' not in sys.modules:
 del __pyhost_source__
 ";
 
+/// Every call from the host into a module goes through here. In a process
+/// forked from the host, the module's code returning is the end of the child.
 fn call<'g>(gil: &'g Gil<'_>, function: &str, args: Vec<Obj<'g>>) -> Result<Obj<'g>> {
-    gil.import("pyhost")?.call_method(function, args)
+    let outcome = gil.import("pyhost").and_then(|pyhost| pyhost.call_method(function, args));
+    if in_forked_child() {
+        end_forked_child(gil, &outcome);
+    }
+    outcome
 }
 
 /// Makes an interpreter ready to host: the pyhost package, site folders

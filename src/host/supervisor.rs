@@ -22,6 +22,7 @@ use super::deadline;
 use super::discovery::discover;
 use super::module::Slot;
 use super::placement::{self, ProbeRequest};
+use super::pyside::SpawnSupport;
 use super::report::{InterpreterReport, Report, State};
 use super::signals;
 use super::state::StateStore;
@@ -59,12 +60,30 @@ pub struct Shared {
     verdicts: Mutex<BTreeMap<String, Verdict>>,
     pub events: Sender<HostEvent>,
     ticks: AtomicU64,
+    /// What multiprocessing's spawned children of modules run first: written
+    /// when a module first asks (few do), removed at shutdown.
+    spawn_support: Mutex<Option<SpawnSupport>>,
     /// Set by a signal, `ctl stop`, --for, or the start of shutdown: the
     /// host is on its way out, and loads nothing more.
     stop: Arc<AtomicBool>,
 }
 
 impl Shared {
+    /// The file multiprocessing's spawned children run first, written now
+    /// if no module asked before.
+    pub fn spawn_main(&self) -> std::io::Result<PathBuf> {
+        let mut support = self.spawn_support.lock().unwrap_or_else(|p| p.into_inner());
+        if support.is_none() {
+            *support = Some(SpawnSupport::write()?);
+        }
+        Ok(support.as_ref().map(|s| s.main_file().to_path_buf()).unwrap_or_default())
+    }
+
+    /// Removes what `spawn_main` wrote (at exit: no child starts any more).
+    fn remove_spawn_support(&self) {
+        self.spawn_support.lock().unwrap_or_else(|p| p.into_inner()).take();
+    }
+
     pub fn stopping(&self) -> bool {
         self.stop.load(Ordering::Acquire)
     }
@@ -303,6 +322,7 @@ impl Host {
             events: events_tx,
             ticks: AtomicU64::new(0),
             stop,
+            spawn_support: Mutex::new(None),
         });
         let _ = for_signals.set(Arc::downgrade(&shared));
         let for_calls = Arc::clone(&shared);
@@ -431,6 +451,7 @@ impl Host {
         if let Some(control) = control {
             control.stop();
         }
+        shared.remove_spawn_support();
         report
     }
 }
@@ -471,6 +492,9 @@ fn forced_exit(shared: Option<&Shared>, report_path: Option<&Path>, signal: &str
     };
     report.finalized = Some(false);
     report.forced_exit = Some(format!("a second signal ({signal}) while stopping"));
+    if let Some(shared) = shared {
+        shared.remove_spawn_support();
+    }
     if let Some(path) = report_path {
         match report.write(path) {
             Ok(()) => tracing::info!("report written to {}", path.display()),

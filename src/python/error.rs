@@ -55,6 +55,11 @@ pub enum Error {
     Ended(i64),
     #[error("Python has been finalized in this process and cannot be used again")]
     Finalized,
+    #[error(
+        "this process was forked from the host (os.fork or multiprocessing's 'fork'); only the host \
+         process can do this"
+    )]
+    ForkedChild,
     #[error("{what} contains a NUL byte, which Python's C API cannot take")]
     Nul { what: &'static str },
     #[error("{0}")]

@@ -16,7 +16,7 @@ use std::path::Path;
 use super::error::{Error, PyException, Result, SystemExit};
 use super::interpreter::{Interpreter, Lease};
 use super::object::Obj;
-use super::{ffi, runtime, text};
+use super::{ffi, fork, runtime, text};
 
 thread_local! {
     /// The interpreter whose GIL this thread holds through a guard: (key, id).
@@ -48,6 +48,7 @@ impl Interpreter {
             return Err(Error::NestedGil { held, wanted: self.id() });
         }
         runtime::ensure_running()?;
+        fork::ensure_not_forked()?;
         let lease = self.inner.checkout(closing_ok)?;
         // SAFETY: the lease's state is this thread's in this interpreter,
         // this thread holds no GIL (HELD is empty), and the interpreter

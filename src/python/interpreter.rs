@@ -16,7 +16,7 @@ use std::thread::{self, ThreadId};
 use serde::{Deserialize, Serialize};
 
 use super::error::{Error, Result};
-use super::{ffi, runtime};
+use super::{ffi, fork, runtime};
 
 /// How a module's code is separated from everyone else's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
@@ -408,6 +408,12 @@ struct ThreadCache {
 impl Drop for ThreadCache {
     fn drop(&mut self) {
         self.last.set((0, std::ptr::null()));
+        if fork::in_forked_child() {
+            // The GILs and locks belong to threads this process does not
+            // have: disposing of the states would wait for ever.
+            self.entries.borrow_mut().clear();
+            return;
+        }
         for (owner, slot) in self.entries.borrow_mut().drain(..) {
             if let Some(inner) = owner.upgrade() {
                 inner.forget_thread(&slot);

@@ -5,6 +5,7 @@ pub mod baseline;
 pub mod build_info;
 mod error;
 mod ffi;
+mod fork;
 mod gil;
 mod host_call;
 mod interpreter;
@@ -17,6 +18,7 @@ pub mod threads;
 
 pub use build_info::BUILD;
 pub use error::{Error, PyException, Result, SystemExit};
+pub use fork::{end_forked_child, in_forked_child, write_stderr};
 pub use gil::{CName, Gil};
 pub use host_call::{HostCall, set_handler};
 pub use interpreter::{Interpreter, Isolation};

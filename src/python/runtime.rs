@@ -13,7 +13,7 @@ use super::build_info::{BUILD, check_supported};
 use super::error::{Error, Result};
 use super::interpreter::{Inner, Interpreter, Isolation, Phase};
 use super::teardown::{self, Teardown};
-use super::{ffi, gil, host_call, text};
+use super::{ffi, fork, gil, host_call, text};
 
 const UNINITIALIZED: u8 = 0;
 const RUNNING: u8 = 1;
@@ -107,6 +107,7 @@ impl Python {
             install_signal_handlers: config.install_signal_handlers as i32,
         };
         host_call::install();
+        fork::watch();
         let mut main_ts: *mut ffi::ph_tstate = std::ptr::null_mut();
         let mut err: *mut libc::c_char = std::ptr::null_mut();
         // SAFETY: every pointer in raw outlives the call; Python is not yet

@@ -106,8 +106,28 @@ impl Setup {
 
     /// Like `start`, letting `adjust` change the command first (e.g. a pre_exec umask).
     pub fn start_with(self, args: &[&str], adjust: impl FnOnce(&mut std::process::Command)) -> Host {
+        self.launch(&[], args, adjust)
+    }
+
+    /// Like `start`, with the environment variables `envs`, and run by the
+    /// command `wrapper` (e.g. valgrind and its options) when it is not empty.
+    pub fn start_wrapped(self, wrapper: &[&str], envs: &[(&str, &str)], args: &[&str]) -> Host {
+        self.launch(wrapper, args, |command| {
+            command.envs(envs.iter().copied());
+        })
+    }
+
+    fn launch(self, wrapper: &[&str], args: &[&str], adjust: impl FnOnce(&mut std::process::Command)) -> Host {
         let config = self.write_config();
-        let mut command = pyhost(["run", "--config"]);
+        let run = pyhost(["run", "--config"]);
+        let mut command = match wrapper.split_first() {
+            None => run,
+            Some((program, options)) => {
+                let mut wrapped = std::process::Command::new(program);
+                wrapped.args(options).arg(run.get_program()).args(run.get_args()).env_remove("PYHOST_LOG");
+                wrapped
+            }
+        };
         command.arg(&config).arg("--control").arg(&self.socket).arg("--report").arg(&self.report).args(args);
         adjust(&mut command);
         let running = common::spawn(command);

@@ -9,5 +9,6 @@ mod config;
 mod control;
 mod harness;
 mod lifecycle;
+mod process;
 mod signals;
 mod smoke;

@@ -41,13 +41,35 @@ fn socket_address(path: &Path) -> io::Result<(libc::sockaddr_un, libc::socklen_t
     Ok((address, length as libc::socklen_t))
 }
 
+/// Listens on `path`, a file of mode 0600 whatever the umask, which appears
+/// only once the socket accepts connections.
+///
+/// A client that sees the file must be able to connect: bind() creates the
+/// file and listen() comes after, so in between a connect is refused. The
+/// socket is therefore bound under a temporary name beside `path`, made to
+/// listen, and then hard-linked into place. link() never replaces a file, so
+/// something that appeared at `path` meanwhile is not clobbered either.
+pub fn listen_owner_only(path: &Path) -> io::Result<UnixListener> {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let temporary = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
+    if socket_address(&temporary).is_err() {
+        // Too long a path for the temporary name, not for `path`: bind in place.
+        return bind_and_listen(path);
+    }
+    let _ = std::fs::remove_file(&temporary); // a leftover of a host that had our pid
+    let listener = bind_and_listen(&temporary)?;
+    let placed = std::fs::hard_link(&temporary, path);
+    let _ = std::fs::remove_file(&temporary);
+    placed.map(|()| listener)
+}
+
 /// Binds and listens on `path`, a file of mode 0600 whatever the umask.
 ///
 /// Linux creates the file with the socket's own mode less the umask, so the
 /// socket is made 0600 before bind(): the file never exists with a wider
 /// mode. A umask that takes the owner's bits too is corrected before
 /// listen(); until listen() nobody can connect, so there is no window.
-pub fn listen_owner_only(path: &Path) -> io::Result<UnixListener> {
+fn bind_and_listen(path: &Path) -> io::Result<UnixListener> {
     let (address, length) = socket_address(path)?;
     // SAFETY: socket() takes no pointers; a descriptor it returns is ours.
     let fd = unsafe { libc::socket(libc::AF_UNIX, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0) };
@@ -138,6 +160,40 @@ mod tests {
         assert_eq!(peer.uid, host_uid());
         assert_eq!(peer.pid, std::process::id() as i32);
         drop(client);
+    }
+
+    #[test]
+    fn nothing_at_the_path_is_replaced_and_no_temporary_file_is_left() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s");
+        std::fs::write(&path, b"keep me").unwrap();
+        let error = listen_owner_only(&path).unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::AlreadyExists, "{error}");
+        assert_eq!(std::fs::read(&path).unwrap(), b"keep me");
+        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("s")]);
+    }
+
+    /// A client that sees the file connects: the file appears only once the
+    /// socket listens. (Bound in place, a watcher polling for the file could
+    /// land between bind() and listen() and be refused.)
+    #[test]
+    fn a_client_that_sees_the_file_can_connect() {
+        let dir = tempfile::tempdir().unwrap();
+        for round in 0..1000 {
+            let path = dir.path().join(format!("s{round}"));
+            let watched = path.clone();
+            let watcher = std::thread::spawn(move || {
+                while std::fs::symlink_metadata(&watched).is_err() {
+                    std::hint::spin_loop();
+                }
+                UnixStream::connect(&watched)
+            });
+            let listener = listen_owner_only(&path).unwrap();
+            let connected = watcher.join().unwrap();
+            assert!(connected.is_ok(), "round {round}: {:?}", connected.err());
+            drop(listener);
+        }
     }
 
     #[test]

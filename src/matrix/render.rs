@@ -171,29 +171,40 @@ pub fn junit(result: &MatrixResult) -> String {
 }
 
 pub fn markdown(result: &MatrixResult) -> String {
+    let labels: Vec<&str> = result.interpreters.iter().map(|c| c.label.as_str()).collect();
+    let mut out = markdown_grid(&labels, result.modules.iter().map(|r| r.id.as_str()), |module, interpreter| {
+        match result.cell(module, interpreter) {
+            Some(c) if !c.expected => format!("**{}** ⚠", c.outcome),
+            Some(c) => c.outcome.to_string(),
+            None => "-".into(),
+        }
+    });
+    let _ = writeln!(out, "\n{}. ⚠ marks a cell that is not what the module's manifest expects.", summary(result));
+    out
+}
+
+/// A module × interpreter grid as a Markdown table, each cell's text from `cell(module, interpreter)`.
+pub fn markdown_grid<'a>(
+    interpreters: &[&str],
+    modules: impl Iterator<Item = &'a str>,
+    cell: impl Fn(&str, &str) -> String,
+) -> String {
     let mut out = String::from("| module |");
-    for column in &result.interpreters {
-        let _ = write!(out, " {} |", column.label);
+    for label in interpreters {
+        let _ = write!(out, " {label} |");
     }
     out.push_str("\n|---|");
-    for _ in &result.interpreters {
+    for _ in interpreters {
         out.push_str("---|");
     }
     out.push('\n');
-    for row in &result.modules {
-        let _ = write!(out, "| `{}` |", row.id);
-        for column in &result.interpreters {
-            let cell = result.cell(&row.id, &column.label);
-            let text = match cell {
-                Some(c) if !c.expected => format!("**{}** ⚠", c.outcome),
-                Some(c) => c.outcome.to_string(),
-                None => "-".into(),
-            };
-            let _ = write!(out, " {text} |");
+    for module in modules {
+        let _ = write!(out, "| `{module}` |");
+        for interpreter in interpreters {
+            let _ = write!(out, " {} |", cell(module, interpreter));
         }
         out.push('\n');
     }
-    let _ = writeln!(out, "\n{}. ⚠ marks a cell that is not what the module's manifest expects.", summary(result));
     out
 }
 

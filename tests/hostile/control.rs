@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::common::{self, pyhost};
-use crate::harness::{Host, Setup, module};
+use crate::harness::{Host, SLOW_IMPORT, Setup, module};
 
 const LONG: Duration = Duration::from_secs(60);
 
@@ -146,24 +146,6 @@ fn ctl_gives_up_on_a_host_that_never_answers() {
         }
     }
 }
-
-const SLOW_IMPORT: &str = r#"
-import os
-import time
-
-import pyhost
-
-# At import: tell the test the import started, then wait for its release.
-_here = os.path.dirname(os.path.abspath(__file__))
-open(os.path.join(_here, 'import-started'), 'w').close()
-_deadline = time.time() + 300
-while not os.path.exists(os.path.join(_here, 'release')) and time.time() < _deadline:
-    time.sleep(0.05)
-
-
-class Slow(pyhost.Module):
-    pass
-"#;
 
 #[test]
 fn status_answers_while_modules_load() {

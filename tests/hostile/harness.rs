@@ -36,6 +36,26 @@ class Witness(pyhost.Module):
         return 'pong'
 "#;
 
+/// A module whose import writes `import-started` beside its module.py and
+/// then waits (up to 300 s) for a file `release` there: a load the test controls.
+pub const SLOW_IMPORT: &str = r#"
+import os
+import time
+
+import pyhost
+
+# At import: tell the test the import started, then wait for its release.
+_here = os.path.dirname(os.path.abspath(__file__))
+open(os.path.join(_here, 'import-started'), 'w').close()
+_deadline = time.time() + 300
+while not os.path.exists(os.path.join(_here, 'release')) and time.time() < _deadline:
+    time.sleep(0.05)
+
+
+class Slow(pyhost.Module):
+    pass
+"#;
+
 /// A module folder in a temporary directory, with the witness in it.
 pub struct Setup {
     pub dir: tempfile::TempDir,

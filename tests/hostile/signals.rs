@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::harness::{Host, Setup, module};
+use crate::harness::{Host, SLOW_IMPORT, Setup, module};
 
 const LONG: Duration = Duration::from_secs(60);
 
@@ -85,23 +85,6 @@ fn a_signal_ends_a_host_stuck_in_an_import() {
 }
 
 /// At import: tell the test, then wait for its release.
-const SLOW_IMPORT: &str = r#"
-import os
-import time
-
-import pyhost
-
-_here = os.path.dirname(os.path.abspath(__file__))
-open(os.path.join(_here, 'import-started'), 'w').close()
-_deadline = time.time() + 300
-while not os.path.exists(os.path.join(_here, 'release')) and time.time() < _deadline:
-    time.sleep(0.05)
-
-
-class Slow(pyhost.Module):
-    pass
-"#;
-
 const NEXT: &str = r#"
 import pyhost
 

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use super::{CellChange, Verdict, VerifyResult};
 use crate::matrix::outcome::Change;
-use crate::matrix::render::first_line;
+use crate::matrix::render::{first_line, markdown_grid};
 
 const BETTER: &str = "▲";
 const WORSE: &str = "▼";
@@ -173,27 +173,14 @@ pub fn json(result: &VerifyResult) -> String {
 }
 
 pub fn markdown(result: &VerifyResult) -> String {
-    let mut out = String::from("| module |");
-    for column in &result.interpreters {
-        let _ = write!(out, " {} |", column.label);
-    }
-    out.push_str("\n|---|");
-    for _ in &result.interpreters {
-        out.push_str("---|");
-    }
-    out.push('\n');
-    for module in &result.modules {
-        let _ = write!(out, "| `{}` |", module.id);
-        for column in &result.interpreters {
-            let text = match result.cell(&module.id, &column.label) {
-                Some(c) if c.change == Change::Worse => format!("**{}**", cell_text(c)),
-                Some(c) => cell_text(c),
-                None => "-".into(),
-            };
-            let _ = write!(out, " {text} |");
+    let labels: Vec<&str> = result.interpreters.iter().map(|c| c.label.as_str()).collect();
+    let mut out = markdown_grid(&labels, result.modules.iter().map(|m| m.id.as_str()), |module, interpreter| {
+        match result.cell(module, interpreter) {
+            Some(c) if c.change == Change::Worse => format!("**{}**", cell_text(c)),
+            Some(c) => cell_text(c),
+            None => "-".into(),
         }
-        out.push('\n');
-    }
+    });
     let _ = writeln!(out, "\n{}. {LEGEND}.", counts(result));
     out
 }

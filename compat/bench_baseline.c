@@ -1,10 +1,15 @@
 /*
- * The baseline for `pyhost bench`: the host-to-module call the Rust layer
- * makes (take the interpreter's GIL with this thread's state, call a method,
- * release), written straight against the C API. The bench prints the Rust
- * layer's cost as a ratio to this, measured in the same run.
+ * The baselines for `pyhost bench`, written straight against the C API:
+ *  - the host-to-module call the Rust layer makes (take the interpreter's GIL
+ *    with this thread's state, call a method, release); the bench prints the
+ *    Rust layer's cost as a ratio to this, measured in the same run;
+ *  - one cycle of `pyhost bench soak`: an interpreter made, a script run in
+ *    it, the interpreter ended, with nothing of the host around it; the soak
+ *    prints the host's memory growth per restart beside this one's.
  */
 #include "internal.h"
+
+#include <string.h>
 
 int ph_bench_raw_calls(ph_tstate *ts, ph_obj *obj, const char *method, size_t count) {
     for (size_t i = 0; i < count; i++) {
@@ -22,4 +27,57 @@ int ph_bench_raw_calls(ph_tstate *ts, ph_obj *obj, const char *method, size_t co
     PyEval_RestoreThread(ts);
     ph_detach();
     return 0;
+}
+
+/* The script's exception as text in *err; the exception is cleared. */
+static void take_error(char **err) {
+    ph_error error;
+    if (ph_error_fetch(&error)) {
+        *err = ph_copy_str(error.traceback ? error.traceback : "the soak script raised");
+        ph_error_clear(&error);
+    } else {
+        *err = ph_copy_str("the soak script failed without an exception");
+    }
+}
+
+static int run_in_main(const char *script, char **err) {
+    /* A fresh namespace per cycle, as a module imported anew gets. */
+    PyObject *globals = PyDict_New();
+    int status = -1;
+    if (globals != NULL && PyDict_SetItemString(globals, "__builtins__", PyEval_GetBuiltins()) == 0) {
+        status = ph_exec(script, strlen(script), "<soak baseline>", globals);
+    }
+    if (status < 0) take_error(err);
+    if (globals != NULL) PyDict_Clear(globals); /* its functions refer back to it */
+    Py_XDECREF(globals);
+    return status;
+}
+
+int ph_bench_soak_cycle(ph_tstate *main_ts, int isolation, const char *script, char **err) {
+    /* Every release leaves the thread unbound (ph_detach), as everywhere in
+     * compat; what happens in between is plain CPython. */
+    *err = NULL;
+    PyEval_RestoreThread(main_ts);
+    if (isolation == PH_ISOLATION_MAIN) {
+        int status = run_in_main(script, err);
+        ph_detach();
+        return status;
+    }
+    PyThreadState *ts = ph_new_interpreter_current(isolation, err);
+    if (ts == NULL) {
+        ph_detach();
+        return -1;
+    }
+    int status = ph_native_attach();
+    if (status == 0) status = ph_exec(script, strlen(script), "<soak baseline>", NULL);
+    if (status < 0) take_error(err);
+    ph_flush_std_streams();
+    Py_EndInterpreter(ts);
+    /* As in ph_interpreter_end: an own GIL ended with its interpreter; a
+     * shared one is still held, and is released through the main state. */
+    if (isolation != PH_ISOLATION_OWN_GIL) {
+        PyThreadState_Swap(main_ts);
+        ph_detach();
+    }
+    return status;
 }

@@ -38,6 +38,13 @@ PyThreadState *ph_detach(void);
 /* The interpreter the calling thread is running (GIL held). */
 PyInterpreterState *ph_current_interp(void);
 
+/* Creates a sub-interpreter as the host makes them (own GIL or shared), with
+ * the GIL of the calling thread's current state held. Returns its first
+ * state, current now with its GIL held; or NULL, a message in *err and the
+ * caller's state current again. ph_interpreter_new and the soak's baseline
+ * share it, so both make exactly the same interpreter. */
+PyThreadState *ph_new_interpreter_current(int isolation, char **err);
+
 /* Gives the main interpreter its id (0) where Python has no ids (< 3.7). */
 void ph_interp_register_main(void);
 

@@ -18,10 +18,9 @@ static char *status_text(PyStatus status) {
 }
 #endif
 
-ph_tstate *ph_interpreter_new(ph_tstate *parent, int isolation, char **err) {
+PyThreadState *ph_new_interpreter_current(int isolation, char **err) {
     PyThreadState *ts = NULL;
     *err = NULL;
-    PyEval_RestoreThread(parent);
     if (isolation == PH_ISOLATION_OWN_GIL) {
 #if PH_PY_AT_LEAST(3, 12)
         PyInterpreterConfig config = {
@@ -46,6 +45,12 @@ ph_tstate *ph_interpreter_new(ph_tstate *parent, int isolation, char **err) {
         ts = Py_NewInterpreter();
         if (ts == NULL) *err = ph_copy_str("Py_NewInterpreter failed");
     }
+    return ts;
+}
+
+ph_tstate *ph_interpreter_new(ph_tstate *parent, int isolation, char **err) {
+    PyEval_RestoreThread(parent);
+    PyThreadState *ts = ph_new_interpreter_current(isolation, err);
     if (ts == NULL) {
         ph_detach();
         return NULL;

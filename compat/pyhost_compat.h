@@ -72,6 +72,7 @@ int ph_finalize(ph_tstate *main_ts);
 
 #define PH_ISOLATION_SHARED 1 /* classic sub-interpreter, shares the main GIL */
 #define PH_ISOLATION_OWN_GIL 2 /* 3.12+: its own GIL, runs in parallel */
+#define PH_ISOLATION_MAIN 3    /* the main interpreter itself (the soak's baseline only) */
 
 /* Creates a sub-interpreter. parent: a thread state of the calling thread in
  * any live interpreter, GIL not held (the GIL is taken and released here).
@@ -186,6 +187,14 @@ int ph_path_to_fs(ph_obj *obj, char **out, size_t *len);
  * C-API baseline `pyhost bench` compares the Rust layer with. ts belongs to
  * the calling thread and is not current. Returns 0, or -1 if a call raised. */
 int ph_bench_raw_calls(ph_tstate *ts, ph_obj *obj, const char *method, size_t count);
+/* One cycle of the soak's baseline, plain CPython with no host around it:
+ * for PH_ISOLATION_SHARED or PH_ISOLATION_OWN_GIL, a new sub-interpreter
+ * made as the host makes them, `script` run in its __main__, the interpreter
+ * ended, all on the calling thread; for PH_ISOLATION_MAIN, `script` run in
+ * a fresh namespace of the main interpreter, then that namespace dropped.
+ * main_ts: the calling thread's main-interpreter state, GIL not held.
+ * Returns 0, or -1 with the script's traceback in *err (ph_free). */
+int ph_bench_soak_cycle(ph_tstate *main_ts, int isolation, const char *script, char **err);
 
 /* ---------------------------------------------------------- native module */
 

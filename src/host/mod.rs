@@ -9,6 +9,7 @@ pub mod config;
 pub mod control;
 pub mod deadline;
 pub mod discovery;
+pub mod memory;
 pub mod module;
 pub mod notify;
 pub mod placement;

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
+use super::memory::Memory;
 use crate::python::{BUILD, Isolation};
 
 /// A module's state; module.rs has the diagram of how one moves between them.
@@ -82,6 +83,9 @@ pub struct Report {
     /// modules: which signal. The states are those known at that moment.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub forced_exit: Option<String>,
+    /// The host's memory when the report was made.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<Memory>,
 }
 
 impl Report {

@@ -20,6 +20,7 @@ use super::config::{HostConfig, RestartPolicy};
 use super::control::{ControlHandle, ControlSocket};
 use super::deadline;
 use super::discovery::discover;
+use super::memory;
 use super::module::Slot;
 use super::placement::{self, ProbeRequest};
 use super::pyside::SpawnSupport;
@@ -176,6 +177,7 @@ impl Shared {
             modules: self.slots.values().map(|s| s.report()).collect(),
             finalized: None,
             forced_exit: None,
+            memory: Some(memory::current()),
         }
     }
 
@@ -488,6 +490,7 @@ fn forced_exit(shared: Option<&Shared>, report_path: Option<&Path>, signal: &str
             modules: Vec::new(),
             finalized: None,
             forced_exit: None,
+            memory: Some(memory::current()),
         },
     };
     report.finalized = Some(false);

@@ -9,6 +9,10 @@
 //! - resident memory per loaded module, per isolation mode;
 //! - on 3.12+, two CPU-bound modules at once in own-GIL interpreters against
 //!   the same two in shared-GIL ones; target: at least 1.8x on 2 cores.
+//!
+//! `pyhost bench soak` (soak.rs) measures what restarts leave behind.
+
+pub mod soak;
 
 use std::path::Path;
 use std::thread;

@@ -34,3 +34,35 @@ fn bench_text_names_the_targets() {
     assert!(finished.stdout.contains("the target of <= 1.15x"), "{finished}");
     assert!(finished.stdout.contains("resident memory per loaded module"), "{finished}");
 }
+
+/// The soak's short form, as CI runs it: every isolation of the build, each
+/// with its baselines and both kinds of cycles, and the host's descriptors
+/// and threads back where they were. Memory figures are not asserted (a few
+/// cycles say nothing about growth; the README has the long run).
+#[test]
+fn bench_soak_measures_every_isolation_against_plain_cpython() {
+    let finished = run(pyhost(["bench", "soak", "--cycles", "6", "--toggles", "3", "--every", "2", "--json"]));
+    assert_eq!(finished.code(), 0, "{finished}");
+    let report: serde_json::Value = serde_json::from_str(&finished.stdout).unwrap();
+    let runs = report["runs"].as_array().unwrap();
+    let measured: Vec<&str> = runs.iter().map(|r| r["isolation"].as_str().unwrap()).collect();
+    assert_eq!(measured, isolations().iter().map(String::as_str).collect::<Vec<_>>(), "{report}");
+    for run in runs {
+        for (phase, cycles) in [("plain", 6), ("package", 6), ("restart", 6), ("toggle", 3)] {
+            let phase = &run[phase];
+            assert_eq!(phase["cycles"], cycles, "{run}");
+            assert!(phase["kib_per_cycle"].is_f64(), "{run}");
+            // Samples at cycle 0, every 2 cycles, and the last.
+            let sampled: Vec<u64> =
+                phase["samples"].as_array().unwrap().iter().map(|s| s["cycle"].as_u64().unwrap()).collect();
+            let expected: Vec<u64> = (0..=cycles).filter(|c| c % 2 == 0 || *c == cycles).collect();
+            assert_eq!(sampled, expected, "{run}");
+            assert!(phase["samples"][0]["rss_kib"].as_u64().unwrap() > 0, "{run}");
+            assert_eq!(phase["before"], phase["after"], "descriptors or threads grew: {run}");
+        }
+        assert!(run["remote_calls"].as_u64().unwrap() > 0, "{run}");
+    }
+    let text = run(pyhost(["bench", "soak", "--cycles", "2", "--toggles", "1", "--isolation", "shared"]));
+    assert_eq!(text.code(), 0, "{text}");
+    assert!(text.stdout.contains("plain CPython") && text.stdout.contains("ctl restart"), "{text}");
+}

@@ -1,13 +1,19 @@
 //! `pyhost bench`: print the runtime's costs against same-run baselines.
 
+use crate::bench::soak::{SoakReport, SoakSettings};
 use crate::bench::{self, BenchReport, CALL_TARGET, PARALLEL_TARGET, Settings};
+use crate::python::Isolation;
 
 use super::print_stdout;
 
 /// Measure the runtime: call cost against raw C, interpreter start, memory
 /// per module, and (3.12+) own-GIL against shared-GIL throughput.
 #[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct Args {
+    #[command(subcommand)]
+    command: Option<Command>,
+
     /// Print JSON instead of text.
     #[arg(long)]
     json: bool,
@@ -19,6 +25,37 @@ pub struct Args {
     /// Loop iterations each CPU-bound module runs in the throughput measurement.
     #[arg(long, default_value_t = Settings::default().work)]
     work: u64,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Command {
+    Soak(SoakArgs),
+}
+
+/// Restart a module over and over in a real host, and set the host's memory
+/// growth per cycle against plain CPython's, measured in the same run; file
+/// descriptors and threads are counted before and after.
+#[derive(Debug, clap::Args)]
+struct SoakArgs {
+    /// `ctl restart` cycles (and cycles of each baseline).
+    #[arg(long, default_value_t = SoakSettings::default().restarts)]
+    cycles: usize,
+
+    /// `ctl disable` + `ctl enable` cycles.
+    #[arg(long, default_value_t = SoakSettings::default().toggles)]
+    toggles: usize,
+
+    /// Cycles between two samples of the memory.
+    #[arg(long, default_value_t = SoakSettings::default().every)]
+    every: usize,
+
+    /// Only this isolation (repeatable) [default: every one this build supports].
+    #[arg(long, value_enum)]
+    isolation: Vec<Isolation>,
+
+    /// Print JSON (every sample included) instead of text.
+    #[arg(long)]
+    json: bool,
 }
 
 fn verdict(ok: bool) -> &'static str {
@@ -61,7 +98,76 @@ fn text(report: &BenchReport) -> String {
     out
 }
 
+fn soak_text(report: &SoakReport) -> String {
+    let mut out = format!(
+        "pyhost bench soak: Python {}: growth per cycle of the process's resident memory (RSS) and of\n\
+         malloc's heap in use, fitted to samples every {} cycles from cycle {} (restarts) and {} (disable + enable) on;\n\
+         in brackets: the difference from plain CPython\n",
+        report.python, report.every, report.fitted_from.restart, report.fitted_from.toggle
+    );
+    let kib = |value: f64, base: Option<f64>| match base {
+        Some(base) => format!("{value:>8.1} ({:+7.1})", value - base),
+        None => format!("{value:>8.1}          "),
+    };
+    for run in &report.runs {
+        out.push_str(&format!(
+            "\n{:<48} {:>6} {:>18} {:>18}\n",
+            run.isolation.name(),
+            "cycles",
+            "RSS KiB/cycle",
+            "heap KiB/cycle"
+        ));
+        let rows = [
+            ("plain CPython (C API, a stand-in for pyhost)", &run.plain),
+            ("pyhost's package, without its runtime", &run.package),
+            ("pyhost run: ctl restart", &run.restart),
+            ("pyhost run: ctl disable + enable", &run.toggle),
+        ];
+        for (index, (what, phase)) in rows.iter().enumerate() {
+            let plain = (index > 0).then_some(&run.plain);
+            let heap = match phase.heap_kib_per_cycle {
+                Some(heap) => kib(heap, plain.and_then(|p| p.heap_kib_per_cycle)),
+                None => format!("{:>18}", "-"),
+            };
+            out.push_str(&format!(
+                "  {what:<46} {:>6} {} {heap}\n",
+                phase.cycles,
+                kib(phase.kib_per_cycle, plain.map(|p| p.kib_per_cycle))
+            ));
+        }
+        for (what, phase) in [("ctl restart", &run.restart), ("ctl disable + enable", &run.toggle)] {
+            let mark = if phase.before == phase.after { "" } else { "   GREW" };
+            out.push_str(&format!(
+                "  {what}: file descriptors {} -> {}, threads {} -> {}{mark}\n",
+                phase.before.fds, phase.after.fds, phase.before.threads, phase.after.threads
+            ));
+        }
+        out.push_str(&format!("  remote() calls the restarted module answered: {}\n", run.remote_calls));
+    }
+    out
+}
+
+fn soak(args: SoakArgs) -> anyhow::Result<i32> {
+    let mut settings =
+        SoakSettings { restarts: args.cycles, toggles: args.toggles, every: args.every, ..SoakSettings::default() };
+    if !args.isolation.is_empty() {
+        settings.isolations = args.isolation;
+    }
+    let report = bench::soak::run(&settings, &mut |step| eprintln!("pyhost bench soak: {step}"))?;
+    if args.json {
+        print_stdout(&format!("{}\n", serde_json::to_string_pretty(&report)?))?;
+    } else {
+        print_stdout(&soak_text(&report))?;
+    }
+    // Descriptors or threads that grew are a leak of the host's own.
+    let grew = report.runs.iter().any(|r| r.restart.before != r.restart.after || r.toggle.before != r.toggle.after);
+    Ok(if grew { 1 } else { 0 })
+}
+
 pub fn run(args: Args) -> anyhow::Result<i32> {
+    if let Some(Command::Soak(soak_args)) = args.command {
+        return soak(soak_args);
+    }
     let settings = Settings { calls: args.calls, work: args.work, ..Settings::default() };
     let report = bench::run(&settings)?;
     if args.json {

@@ -52,6 +52,9 @@ enum Command {
     /// Internal: one module's self-test in a child process (see matrix/selftest.rs).
     #[command(name = "__selftest-one", hide = true)]
     SelftestOne,
+    /// Internal: the baseline of `pyhost bench soak` in a child process (see bench/soak.rs).
+    #[command(name = "__soak-baseline", hide = true)]
+    SoakBaseline,
 }
 
 /// Runs the command line and returns the process exit status.
@@ -72,6 +75,7 @@ pub fn main() -> i32 {
                 Command::Port(args) => port::run(args),
                 Command::SelftestOne => crate::matrix::selftest::run_child_side().map(|()| 0),
                 Command::Probe => crate::host::placement::run_probe_child().map(|()| 0),
+                Command::SoakBaseline => crate::bench::soak::run_baseline_child().map(|()| 0),
                 Command::Run(_) => unreachable!("handled above"),
             }
         }

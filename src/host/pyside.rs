@@ -40,7 +40,7 @@ impl SpawnSupport {
 
 /// Creates sys.modules['pyhost'] from the source bound to __pyhost_source__,
 /// unless this interpreter has it already (the main one hosts several modules).
-const INSTALL: &str = "\
+pub(crate) const INSTALL: &str = "\
 import sys
 if 'pyhost' not in sys.modules:
     _pyhost_module = type(sys)('pyhost')

@@ -12,3 +12,4 @@ mod lifecycle;
 mod process;
 mod signals;
 mod smoke;
+mod soak;

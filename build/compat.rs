@@ -6,7 +6,7 @@
 use std::env;
 use std::path::{Path, PathBuf};
 
-use crate::interpreter::Interpreter;
+use interpreters::Interpreter;
 
 const HEADER: &str = "compat/pyhost_compat.h";
 

@@ -1,16 +1,17 @@
 //! Build script: choose the interpreter, compile compat/ against it, generate
-//! bindings, link libpython. See `interpreter.rs` for the knobs.
+//! bindings, link libpython. The knobs and the probe are in the `interpreters`
+//! crate (crates/interpreters), shared with the binary.
 
 mod compat;
 mod interpreter;
 
 fn main() {
-    let py = match interpreter::discover() {
+    let py = match interpreters::discover() {
         Ok(py) => py,
         Err(message) => {
             eprintln!("error: {message}");
             // Rerun when the user fixes the knob, not only when sources change.
-            for knob in interpreter::KNOBS {
+            for knob in interpreters::KNOBS {
                 println!("cargo:rerun-if-env-changed={knob}");
             }
             std::process::exit(1);

@@ -1,17 +1,13 @@
 //! `pyhost doctor`: the interpreters on this machine that pyhost can embed,
 //! and the exact fix for those it cannot. The matrix's default columns.
 //!
-//! The checks are build.rs's own (build/interpreter.rs, compiled in here
-//! too), so doctor and the build never disagree about an interpreter.
+//! The checks are the build script's own (the `interpreters` crate), so
+//! doctor and the build never disagree about an interpreter.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
-
-#[allow(dead_code)] // build.rs uses the rest of it
-#[path = "../../build/interpreter.rs"]
-mod interpreter;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Found {
@@ -45,7 +41,7 @@ pub fn check(candidate: &Path) -> Found {
         embeddable: false,
         problem: None,
     };
-    let stdout = match interpreter::probe(candidate) {
+    let stdout = match interpreters::probe(candidate) {
         Ok(stdout) => stdout,
         Err(why) => {
             found.problem = Some(format!("{why}; install the interpreters with scripts/install-pythons"));
@@ -56,7 +52,7 @@ pub fn check(candidate: &Path) -> Found {
         found.version = facts["version"].as_str().map(String::from);
         found.executable = facts["executable"].as_str().map(PathBuf::from);
     }
-    match interpreter::inspect(candidate.display().to_string(), "pyhost doctor", &stdout) {
+    match interpreters::inspect(candidate.display().to_string(), "pyhost doctor", &stdout) {
         Ok(python) => {
             found.library = Some(python.library_file());
             found.include_dir = Some(python.include_dir);
@@ -80,7 +76,7 @@ fn candidates() -> Vec<PathBuf> {
     commands.extend((5..=15).map(|minor| format!("python3.{minor}")));
     commands.extend(["python3".to_string(), "python".to_string()]);
     for command in commands {
-        out.extend(interpreter::candidates(&command).into_iter().filter(|p| p.is_file()));
+        out.extend(interpreters::candidates(&command).into_iter().filter(|p| p.is_file()));
     }
     out
 }

@@ -1,0 +1,9 @@
+//! What one CPython interpreter is, and whether pyhost can embed it.
+//!
+//! `probe` runs a small script under the interpreter and checks its answer:
+//! a supported version, headers, a shared libpython, each missing piece an
+//! error that names the fix.
+
+pub mod probe;
+
+pub use probe::{DEFAULT_COMMAND, Interpreter, KNOBS, candidates, discover, inspect, probe, requested};

@@ -21,8 +21,8 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use crate::host::pyside;
-use crate::python::build_info::supported_isolations;
-use crate::python::{BUILD, InitConfig, Interpreter, Isolation, OwnedObj, Python, baseline, threads};
+use crate::python::interpreter_info::supported_isolations;
+use crate::python::{InitConfig, Interpreter, Isolation, OwnedObj, Python, baseline, threads};
 
 /// The module every measurement loads.
 const MODULE: &str = "\
@@ -254,7 +254,7 @@ pub fn run(settings: &Settings) -> anyhow::Result<BenchReport> {
     crate::python::set_handler(|_| Ok("null".into()));
     let python = Python::initialize(&InitConfig::default())?;
     let report = BenchReport {
-        python: BUILD.version,
+        python: crate::python::info().version.as_str(),
         cpus: thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
         call: call_cost(&python, dir.path(), settings)?,
         startup: startup(&python, settings)?,

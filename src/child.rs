@@ -109,11 +109,16 @@ impl ChildSpec {
         ChildSpec { program: program.into(), args: Vec::new(), env: Vec::new(), timeout, cancel: None }
     }
 
-    /// This pyhost binary, running one of its own (hidden) subcommands.
+    /// This pyhost binary, running one of its own (hidden) subcommands under
+    /// the same interpreter as this process.
     pub fn this_binary(subcommand: &str, timeout: Duration) -> Result<ChildSpec, ChildError> {
         let exe = std::env::current_exe()
             .map_err(|source| ChildError::Spawn { program: "pyhost (this binary)".into(), source })?;
-        Ok(ChildSpec::new(exe, timeout).arg(subcommand))
+        let mut spec = ChildSpec::new(exe, timeout).arg(subcommand);
+        if let Some((key, value)) = crate::python::child_env() {
+            spec = spec.env(key, value);
+        }
+        Ok(spec)
     }
 
     pub fn arg(mut self, arg: impl Into<OsString>) -> ChildSpec {

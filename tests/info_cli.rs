@@ -1,4 +1,4 @@
-//! `pyhost info` reports the interpreter the binary was really built against.
+//! `pyhost info` reports the interpreter pyhost really runs.
 
 mod common;
 
@@ -54,5 +54,5 @@ fn text_output_names_the_version() {
     assert_eq!(finished.code(), 0, "{finished}");
     let version = info()["version"].as_str().unwrap().to_string();
     let first = finished.stdout.lines().next().unwrap_or_default();
-    assert_eq!(first, format!("pyhost {}, built against Python {version}", env!("CARGO_PKG_VERSION")));
+    assert_eq!(first, format!("pyhost {}, running Python {version}", env!("CARGO_PKG_VERSION")));
 }

@@ -12,7 +12,7 @@ use std::thread;
 use std::time::Duration;
 
 use common::isolated;
-use pyhost::python::build_info::{default_isolation, supported_isolations};
+use pyhost::python::interpreter_info::{default_isolation, supported_isolations};
 use pyhost::python::{EndOutcome, Error, InitConfig, Interpreter, Isolation, PyThread, Python, SystemExit};
 
 fn start() -> Python {

@@ -121,8 +121,8 @@ fn verify_exits_1_when_a_cell_gets_worse() {
     assert_eq!(std::fs::read(&path).unwrap(), before);
 }
 
-/// Through the matrix's own build of this interpreter (target/py<version>,
-/// release): the improving module is written, the one that got worse is
+/// Through the matrix's own run of this interpreter (this binary told to
+/// run it): the improving module is written, the one that got worse is
 /// left byte for byte and mode as it was, and listed with its cells.
 #[test]
 fn fix_write_verify_keeps_what_improved_and_never_writes_what_got_worse() {
@@ -135,8 +135,8 @@ fn fix_write_verify_keeps_what_improved_and_never_writes_what_got_worse() {
     let signed_before = std::fs::read(&signed).unwrap();
     let version = minor();
     let json = root.path().join("fix.json");
-    let mut command = pyhost(["port", "fix", "--write", "--verify", "--python", &version, "--source"]);
-    command.arg(env!("CARGO_MANIFEST_DIR")).arg("--format").arg("json").arg("--output").arg(&json).arg(&dir);
+    let mut command = pyhost(["port", "fix", "--write", "--verify", "--python", &version]);
+    command.arg("--format").arg("json").arg("--output").arg(&json).arg(&dir);
     let finished = run(command);
     assert_eq!(finished.code(), 1, "a cell got worse:\n{finished}");
 
@@ -216,7 +216,7 @@ fn ported_expectations_are_used() {
     .unwrap();
     let version = minor();
     let matrix = |ported: bool| {
-        let mut command = pyhost(["matrix", "--python", &version, "--source", env!("CARGO_MANIFEST_DIR")]);
+        let mut command = pyhost(["matrix", "--python", &version]);
         if ported {
             command.arg("--ported");
         }

@@ -37,8 +37,8 @@ use crate::host::control::{self, Request};
 use crate::host::memory::{self, Memory};
 use crate::host::pyside;
 use crate::host::report::State;
-use crate::python::build_info::supported_isolations;
-use crate::python::{BUILD, InitConfig, Isolation, Python, baseline};
+use crate::python::interpreter_info::supported_isolations;
+use crate::python::{InitConfig, Isolation, Python, baseline, info};
 
 /// The module that is loaded and unloaded (tests/hostile/soak.rs uses it too).
 pub const MODULE: &str = include_str!("soak_module.py");
@@ -126,7 +126,7 @@ pub fn run(settings: &SoakSettings, progress: &mut dyn FnMut(&str)) -> anyhow::R
         bail!("the soak needs at least one cycle of each kind, sampled at least every cycle");
     }
     for isolation in &settings.isolations {
-        crate::python::build_info::check_supported(*isolation)?;
+        crate::python::interpreter_info::check_supported(*isolation)?;
     }
     let dir = tempfile::Builder::new().prefix("pyhost-soak-").tempdir().context("a folder for the soak")?;
     let scripts = Scripts::new(dir.path())?;
@@ -145,7 +145,7 @@ pub fn run(settings: &SoakSettings, progress: &mut dyn FnMut(&str)) -> anyhow::R
         runs.push(SoakRun { isolation, plain, package, restart, toggle, remote_calls: restart_calls + toggle_calls });
     }
     let fitted_from = FittedFrom { restart: fitted_from(settings.restarts), toggle: fitted_from(settings.toggles) };
-    Ok(SoakReport { python: BUILD.version, every: settings.every, fitted_from, runs })
+    Ok(SoakReport { python: &info().version, every: settings.every, fitted_from, runs })
 }
 
 /// The first tenth of the cycles fills caches and arenas; it is left out.

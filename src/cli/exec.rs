@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
-use crate::python::build_info::{check_supported, default_isolation};
+use crate::python::interpreter_info::{check_supported, default_isolation};
 use crate::python::{Error, InitConfig, Isolation, Python};
 
 /// Run Python code in a fresh interpreter and exit with the code's status.

@@ -1,12 +1,15 @@
-//! `pyhost info`: which interpreter this binary embeds, and what it supports.
+//! `pyhost info`: which interpreter this pyhost runs, where it was loaded
+//! from, and what it supports.
 
 use serde::Serialize;
 
 use super::print_stdout;
 use crate::python::Isolation;
-use crate::python::build_info::{BUILD, BuildInfo, default_isolation, runtime_version, supported_isolations};
+use crate::python::interpreter_info::{
+    InterpreterInfo, default_isolation, info, runtime_version, supported_isolations,
+};
 
-/// Show the Python this pyhost was built against and the isolation modes it supports.
+/// Show the Python this pyhost runs, where it was loaded from, and the isolation modes it supports.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Print JSON instead of text.
@@ -18,7 +21,7 @@ pub struct Args {
 struct Info {
     pyhost_version: &'static str,
     #[serde(flatten)]
-    build: BuildInfo,
+    build: InterpreterInfo,
     /// Py_GetVersion() of the libpython loaded at run time.
     runtime_version: String,
     isolation_modes: Vec<Isolation>,
@@ -28,7 +31,7 @@ struct Info {
 pub fn run(args: Args) -> anyhow::Result<i32> {
     let info = Info {
         pyhost_version: env!("CARGO_PKG_VERSION"),
-        build: BUILD,
+        build: info().clone(),
         runtime_version: runtime_version(),
         isolation_modes: supported_isolations(),
         default_isolation: default_isolation(),
@@ -38,12 +41,14 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         return Ok(0);
     }
     let modes: Vec<&str> = info.isolation_modes.iter().map(|m| m.name()).collect();
-    let mut text = format!("pyhost {}, built against Python {}\n", info.pyhost_version, info.build.version);
+    let mut text = format!("pyhost {}, running Python {}\n", info.pyhost_version, info.build.version);
     let rows = [
         ("executable", info.build.executable.to_string()),
         ("prefix", info.build.prefix.to_string()),
         ("headers", info.build.include_dir.to_string()),
         ("libpython", info.build.library.to_string()),
+        ("compat", info.build.compat_object.to_string()),
+        ("chosen by", format!("{} (`{}`)", info.build.chosen_by, info.build.requested)),
         ("abi flags", if info.build.abiflags.is_empty() { "(none)".into() } else { info.build.abiflags.to_string() }),
         ("free-threaded", if info.build.gil_disabled { "yes".into() } else { "no".into() }),
         ("loaded", info.runtime_version.replace('\n', " ")),

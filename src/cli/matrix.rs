@@ -55,10 +55,6 @@ pub struct Args {
     /// the manifest's [ported.expect] (else its [expect]).
     #[arg(long)]
     ported: bool,
-
-    /// The pyhost source tree to build. Default: the one this binary was built from.
-    #[arg(long, value_name = "DIR")]
-    source: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -118,10 +114,6 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
             "give the modules to test with --modules DIR (repeatable), e.g. --modules py2-fixtures --modules py3-fixtures"
         );
     }
-    let source = args.source.clone().unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
-    if !source.join("Cargo.toml").is_file() {
-        anyhow::bail!("{} is not a pyhost source tree (no Cargo.toml); give one with --source DIR", source.display());
-    }
     let baseline = args.baseline.as_ref().map(|path| matrix::load(path)).transpose()?;
     let options = Options {
         pythons: args.pythons,
@@ -129,7 +121,6 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         jobs: args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)),
         shard: args.shard,
         timeout: crate::host::config::seconds(args.timeout, "--timeout")?,
-        source,
         progress: true,
         state: if args.ported { State::Ported } else { State::Original },
     };

@@ -21,12 +21,19 @@ pub const EXIT_HOST_ERROR: i32 = 2;
 #[command(
     name = "pyhost",
     version,
-    about = "Embed CPython (2.7 or 3.x, chosen at build time) and run code in isolated interpreters",
-    long_about = "Embed CPython (2.7 or 3.x, chosen at build time) and run code in isolated interpreters.\n\n\
-                  The interpreter is chosen when pyhost is built: PYHOST_PYTHON (a command or a path), \
-                  else PYO3_PYTHON, else python3. `pyhost info` tells which one this binary embeds."
+    about = "Embed CPython (2.7 or 3.x, chosen when pyhost starts) and run code in isolated interpreters",
+    long_about = "Embed CPython (2.7 or 3.x, chosen when pyhost starts) and run code in isolated interpreters.\n\n\
+                  The interpreter is, first found: --python P, PYHOST_PYTHON, the one chosen when pyhost was \
+                  built (PYHOST_PYTHON at cargo build, else python3). pyhost compiles its small compat layer \
+                  for each interpreter once (cached in ~/.cache/pyhost/compat); `pyhost info` tells which \
+                  interpreter runs and where it was loaded from."
 )]
 struct Cli {
+    /// The Python to run: a path, a command on PATH, or a version such as 3.12
+    /// (python3.12 on PATH). Default: PYHOST_PYTHON, else the build's default.
+    #[arg(long, value_name = "P")]
+    python: Option<String>,
+
     /// More log output: -v for progress, -vv for debugging. PYHOST_LOG (e.g. `debug`) overrides.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     verbose: u8,
@@ -60,6 +67,10 @@ enum Command {
 /// Runs the command line and returns the process exit status.
 pub fn main() -> i32 {
     let cli = Cli::parse();
+    if let Err(error) = choose_python(cli.python, &cli.command) {
+        eprintln!("pyhost: error: {error}");
+        return EXIT_HOST_ERROR;
+    }
     let result = match cli.command {
         Command::Run(args) => run::run(args, cli.verbose), // its config may set the level
         command => {
@@ -87,6 +98,29 @@ pub fn main() -> i32 {
             EXIT_HOST_ERROR
         }
     }
+}
+
+/// Sets this process's interpreter, and loads it now for the commands that
+/// run Python in this process, so that a missing compiler, header or
+/// libpython is one clear error before anything starts.
+fn choose_python(flag: Option<String>, command: &Command) -> Result<(), crate::python::LoadError> {
+    crate::python::choose(crate::python::Choice::new(flag))?;
+    let runs_python = match command {
+        Command::Info(_)
+        | Command::Exec(_)
+        | Command::Run(_)
+        | Command::Bench(_)
+        | Command::Probe
+        | Command::SelftestOne
+        | Command::SoakBaseline => true,
+        // The selftest's cells, the matrix and port's checks run in children or
+        // other interpreters; ctl talks to a running host; doctor only probes.
+        Command::Selftest(_) | Command::Matrix(_) | Command::Doctor(_) | Command::Port(_) | Command::Ctl(_) => false,
+    };
+    if runs_python {
+        crate::python::load()?;
+    }
+    Ok(())
 }
 
 /// Writes to stdout; a reader that went away (`pyhost info | head -1`) is

@@ -124,8 +124,8 @@ struct FixArgs {
 struct CellArgs {
     /// An interpreter to run the self-tests under (a path, a command or a
     /// version such as 3.11), as in `pyhost matrix`; repeatable. Default:
-    /// every one `pyhost doctor` finds, each with pyhost built against it in
-    /// target/py<version>.
+    /// every one `pyhost doctor` finds (this binary runs each, with the compat
+    /// layer built for it).
     #[arg(long = "python", value_name = "P")]
     pythons: Vec<String>,
 
@@ -140,10 +140,6 @@ struct CellArgs {
     /// Seconds a self-test may take before it is a hang (a manifest may set its own).
     #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
     timeout: f64,
-
-    /// The pyhost source tree to build. Default: the one this binary was built from.
-    #[arg(long, value_name = "DIR")]
-    source: Option<PathBuf>,
 
     /// The grid's format: text for people, json or markdown.
     #[arg(long = "format", value_enum, default_value = "text")]
@@ -221,11 +217,10 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
             if !c.pythons.is_empty()
                 || c.this_build
                 || c.cell_jobs.is_some()
-                || c.source.is_some()
                 || c.grid_output.is_some()
                 || c.grid_format != GridFormat::Text
             {
-                anyhow::bail!("--python, --this-build, --cell-jobs, --source, --format and --output go with --verify");
+                anyhow::bail!("--python, --this-build, --cell-jobs, --format and --output go with --verify");
             }
             fix(args)
         }
@@ -250,19 +245,8 @@ fn verify_options(
     jobs: Option<usize>,
     cells: &CellArgs,
 ) -> anyhow::Result<VerifyOptions> {
-    let interpreters = if cells.this_build {
-        Interpreters::ThisBuild
-    } else {
-        let source = cells.source.clone().unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
-        if !source.join("Cargo.toml").is_file() {
-            anyhow::bail!(
-                "{} is not a pyhost source tree (no Cargo.toml) to build against each interpreter: give one with \
-                 --source DIR, or run the self-tests under this binary only with --this-build",
-                source.display()
-            );
-        }
-        Interpreters::Build { pythons: cells.pythons.clone(), source }
-    };
+    let interpreters =
+        if cells.this_build { Interpreters::ThisBuild } else { Interpreters::Each { pythons: cells.pythons.clone() } };
     Ok(VerifyOptions {
         fix: FixOptions { style: style(style_arg), targets, jobs, progress: true },
         interpreters,

@@ -6,9 +6,8 @@ use std::sync::Mutex;
 use serde::Serialize;
 
 use crate::matrix::outcome::{Outcome, judge};
-use crate::matrix::selftest::run_cell;
+use crate::matrix::selftest::{Runner, run_cell};
 use crate::matrix::{Module, cell_spec, cell_timeout, fixture_site, modules};
-use crate::python::BUILD;
 
 use super::print_stdout;
 
@@ -54,7 +53,7 @@ struct Tested {
 }
 
 pub fn run(args: Args) -> anyhow::Result<i32> {
-    let version = BUILD.minor_version();
+    let version = crate::python::interpreter_info::minor_of(&crate::python::chosen()?.version);
     let mut found = modules(&args.dirs)?;
     if !args.only.is_empty() {
         for name in &args.only {
@@ -68,7 +67,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         args.python_path.clone()
     };
     let timeout = crate::host::config::seconds(args.timeout, "--timeout")?;
-    let binary = std::env::current_exe()?;
+    let runner = Runner { binary: std::env::current_exe()?, python: Some(crate::python::chosen()?.executable.clone()) };
     let queue: Mutex<Vec<&Module>> = Mutex::new(found.iter().rev().collect());
     let results = Mutex::new(Vec::new());
     let jobs = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2));
@@ -77,7 +76,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
             s.spawn(|| {
                 while let Some(module) = queue.lock().unwrap().pop() {
                     let result =
-                        run_cell(&binary, &cell_spec(module, python_path.clone()), cell_timeout(module, timeout));
+                        run_cell(&runner, &cell_spec(module, python_path.clone()), cell_timeout(module, timeout));
                     let expectation = module.manifest.expectation(&version);
                     let (outcome, expected) = judge(result.outcome, &expectation);
                     results.lock().unwrap().push(Tested {
@@ -96,11 +95,11 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     results.sort_by(|a, b| a.module.cmp(&b.module));
     let all_expected = results.iter().all(|r| r.expected);
     if args.json {
-        let report = serde_json::json!({ "interpreter": BUILD.version, "modules": results });
+        let report = serde_json::json!({ "interpreter": crate::python::chosen()?.version, "modules": results });
         print_stdout(&format!("{}\n", serde_json::to_string_pretty(&report)?))?;
     } else {
         let width = results.iter().map(|r| r.module.len()).max().unwrap_or(6);
-        let mut text = format!("Python {}\n", BUILD.version);
+        let mut text = format!("Python {}\n", crate::python::chosen()?.version);
         for r in &results {
             let mark = if r.expected { "" } else { "!" };
             let detail =

@@ -385,7 +385,7 @@ fn resolve_path(base: &Path, path: &Path, key: &str) -> anyhow::Result<PathBuf> 
     let path = if text.contains('{') {
         let cache = crate::cache::dir().unwrap_or_else(|| PathBuf::from(".cache"));
         let replaced = text
-            .replace("{python_version}", &crate::python::BUILD.minor_version())
+            .replace("{python_version}", &crate::python::interpreter_info::minor_of(&crate::python::chosen()?.version))
             .replace("{cache}", &cache.to_string_lossy());
         if let Some(word) = unknown_placeholder(&text) {
             bail!(
@@ -569,7 +569,7 @@ mod tests {
     fn placeholders_expand() {
         let raw: RawConfig = toml::from_str(r#"python_path = ["/site/{python_version}"]"#).unwrap();
         let config = raw.resolve(Path::new("/")).unwrap();
-        let version = crate::python::BUILD.minor_version();
+        let version = crate::python::interpreter_info::minor_of(&crate::python::chosen().unwrap().version);
         assert_eq!(config.python_path, vec![PathBuf::from(format!("/site/{version}"))]);
     }
 

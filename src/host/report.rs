@@ -8,7 +8,7 @@ use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
 use super::memory::Memory;
-use crate::python::{BUILD, Isolation};
+use crate::python::Isolation;
 
 /// A module's state; module.rs has the diagram of how one moves between them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -67,7 +67,8 @@ pub struct InterpreterReport {
 
 impl InterpreterReport {
     pub fn current() -> Self {
-        InterpreterReport { version: BUILD.version.to_string(), executable: BUILD.executable.to_string() }
+        let info = crate::python::info();
+        InterpreterReport { version: info.version.clone(), executable: info.executable.clone() }
     }
 }
 

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use serde_json::{Value, json};
 
-use crate::python::build_info::{check_supported, default_isolation};
+use crate::python::interpreter_info::{check_supported, default_isolation};
 use crate::python::{InitConfig, Isolation, Python, PythonHandle, threads};
 
 use super::calls;

@@ -1,50 +1,62 @@
-//! Building pyhost against one interpreter, for the matrix: a target
-//! directory per interpreter (target/py<version>, the one scripts/test-all
-//! uses), so a rerun with nothing changed rebuilds nothing.
+//! Readying one interpreter for the matrix: this binary, told to run it
+//! (`pyhost --python P info --json` in a child process), builds its compat
+//! object, or finds it in the cache (see src/python/compat_object.rs). The
+//! Rust code is built once, whatever the number of interpreters. A compat
+//! layer that does not compile against the interpreter is the column's
+//! build error.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::time::Instant;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use crate::child::ChildSpec;
+
+use super::selftest::Runner;
+
+/// Longer than compiling compat/ ever takes (a few seconds), even on a loaded machine.
+const BUILD_TIMEOUT: Duration = Duration::from_secs(300);
 
 pub struct Built {
-    /// The binary, or the compiler's first error.
-    pub binary: Result<PathBuf, String>,
+    /// How to run pyhost under the interpreter, or why it cannot.
+    pub runner: Result<Runner, String>,
     pub seconds: f64,
 }
 
-/// The first error of a cargo build, with the lines that explain it.
-fn first_error(output: &str) -> String {
-    let lines: Vec<&str> = output.lines().collect();
-    match lines.iter().position(|l| l.trim_start().starts_with("error")) {
-        Some(start) => lines[start..].iter().take(8).cloned().collect::<Vec<_>>().join("\n"),
-        None => lines.iter().rev().take(8).rev().cloned().collect::<Vec<_>>().join("\n"),
+pub fn build(python: &Path) -> Built {
+    let started = Instant::now();
+    let runner = ready(python);
+    Built { runner, seconds: started.elapsed().as_secs_f64() }
+}
+
+fn ready(python: &Path) -> Result<Runner, String> {
+    let binary = std::env::current_exe().map_err(|e| format!("cannot find this binary: {e}"))?;
+    let child = ChildSpec::new(&binary, BUILD_TIMEOUT)
+        .arg("--python")
+        .arg(python)
+        .args(["info", "--json"])
+        .env_remove(crate::python::PYTHON_ENV);
+    match child.run(b"") {
+        Ok(finished) if finished.status.success() => Ok(Runner { binary, python: Some(python.to_path_buf()) }),
+        Ok(finished) => Err(first_error(&finished.stderr)),
+        Err(e) => Err(e.to_string()),
     }
 }
 
-pub fn build(source: &Path, python: &Path, label: &str) -> Built {
-    let started = Instant::now();
-    let target = source.join("target").join(format!("py{}", label.replace(['#', '/'], "-")));
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let output = Command::new(cargo)
-        .args(["build", "--release", "--bin", "pyhost", "--manifest-path"])
-        .arg(source.join("Cargo.toml"))
-        .env("PYHOST_PYTHON", python)
-        .env("CARGO_TARGET_DIR", &target)
-        .env_remove("PYO3_PYTHON")
-        .output();
-    let binary = match output {
-        Err(e) => Err(format!("cannot run cargo: {e}")),
-        Ok(output) if !output.status.success() => Err(first_error(&String::from_utf8_lossy(&output.stderr))),
-        Ok(_) => Ok(target.join("release/pyhost")),
-    };
-    Built { binary, seconds: started.elapsed().as_secs_f64() }
+/// The error pyhost printed (its first line says what, the rest is the
+/// compiler's explanation), without the lines before it.
+fn first_error(output: &str) -> String {
+    let lines: Vec<&str> = output.lines().collect();
+    match lines.iter().position(|l| l.contains("error")) {
+        Some(start) => lines[start..].iter().take(14).cloned().collect::<Vec<_>>().join("\n"),
+        None => lines.iter().rev().take(14).rev().cloned().collect::<Vec<_>>().join("\n"),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     #[test]
     fn the_first_error_is_kept() {
-        let output = "   Compiling x\nwarning: unused\nerror: failed to run custom build command for `pyhost`\n  error: no headers\nmore\n";
-        assert!(super::first_error(output).starts_with("error: failed to run custom build command"));
+        let output =
+            "warning: something\npyhost: error: pyhost's compat layer does not compile\nx.c:3: error: expected\n";
+        assert!(super::first_error(output).starts_with("pyhost: error: pyhost's compat layer does not compile"));
     }
 }

@@ -26,7 +26,7 @@ impl Found {
     /// "3.11" for "3.11.2".
     pub fn minor(&self) -> Option<String> {
         let version = self.version.as_ref()?;
-        Some(crate::python::build_info::minor_of(version))
+        Some(crate::python::interpreter_info::minor_of(version))
     }
 }
 

@@ -1,9 +1,9 @@
 //! `pyhost matrix`: every module under every interpreter, in one grid.
 //!
-//! For each interpreter pyhost is built against it (a cached target
-//! directory each, so a rerun only relinks what changed), then each module's
-//! self_test runs under that build in a child process with a timeout (see
-//! selftest.rs). Each cell gets one outcome, judged against the module's
+//! One binary runs every interpreter: for each, this binary builds (or finds
+//! in its cache) the compat object for it (see builds.rs), then each
+//! module's self_test runs in a child process of this binary told to run that
+//! interpreter, with a timeout (see selftest.rs). Each cell gets one outcome, judged against the module's
 //! manifest; the exit status says whether every cell was as expected.
 
 pub mod builds;
@@ -24,7 +24,8 @@ use serde::{Deserialize, Serialize};
 
 use self::manifest::{Expectation, Manifest, State};
 use self::outcome::{Outcome, judge};
-use self::selftest::{CellSpec, run_cell_until};
+use self::selftest::{CellSpec, Runner, run_cell_until};
+use crate::python::interpreter_info::minor_of;
 
 /// A column: one interpreter, and how building against it went.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -81,7 +82,6 @@ pub struct Options {
     /// (k, n): run the k-th of n stable subsets (1-based).
     pub shard: Option<(usize, usize)>,
     pub timeout: Duration,
-    pub source: PathBuf,
     pub progress: bool,
     /// Judge the cells by the manifests' [ported.expect] (a ported copy).
     pub state: State,
@@ -201,60 +201,65 @@ fn columns(pythons: &[String]) -> Vec<(Column, Option<PathBuf>)> {
         .collect()
 }
 
-/// An interpreter ready for cells: its column, and the pyhost built against
+/// An interpreter ready for cells: its column, and how to run pyhost under
 /// it, or the outcome (and why) every one of its cells gets instead.
 pub struct Prepared {
     pub column: Column,
-    pub binary: Result<PathBuf, (Outcome, String)>,
+    pub runner: Result<Runner, (Outcome, String)>,
 }
 
-/// Builds pyhost against each interpreter: those named (a path, a command
-/// or a version such as 3.11), or every one doctor finds.
-pub fn prepare(pythons: &[String], source: &Path, progress: &render::Progress) -> Vec<Prepared> {
+/// Readies each interpreter (its compat object built or found in the
+/// cache): those named (a path, a command or a version such as 3.11), or
+/// every one doctor finds.
+pub fn prepare(pythons: &[String], progress: &render::Progress) -> Vec<Prepared> {
     columns(pythons)
         .into_iter()
         .map(|(mut column, python)| {
-            let binary = match python {
+            let runner = match python {
                 None => Err((Outcome::SkippedMissing, column.problem.clone().unwrap_or_else(|| "not found".into()))),
                 Some(python) => {
                     let step = progress.step(&format!(
-                        "building pyhost against Python {} ({})",
+                        "building the compat layer for Python {} ({})",
                         column.label,
                         python.display()
                     ));
-                    let built = builds::build(source, &python, &column.label);
+                    let built = builds::build(&python);
                     step.finish();
                     column.build_seconds = built.seconds;
-                    built.binary.map_err(|error| {
+                    built.runner.map_err(|error| {
                         column.problem = Some(error.clone());
                         (Outcome::BuildError, error)
                     })
                 }
             };
-            Prepared { column, binary }
+            Prepared { column, runner }
         })
         .collect()
 }
 
-/// This very binary as the only column, nothing built: what `pyhost
-/// selftest` runs under, and all an installed pyhost without its source has.
+/// This process's own interpreter as the only column: what `pyhost
+/// selftest` and `port verify --this-build` run under.
 pub fn this_build() -> Prepared {
-    let build = crate::python::BUILD;
+    let chosen = crate::python::chosen();
     let column = Column {
-        label: build.minor_version(),
-        version: Some(build.version.to_string()),
-        executable: Some(build.executable.to_string()),
-        problem: None,
+        label: chosen.as_ref().map(|py| minor_of(&py.version)).unwrap_or_else(|_| "?".into()),
+        version: chosen.as_ref().ok().map(|py| py.version.clone()),
+        executable: chosen.as_ref().ok().map(|py| py.executable.display().to_string()),
+        problem: chosen.as_ref().err().map(|e| e.to_string()),
         build_seconds: 0.0,
     };
-    let binary = std::env::current_exe().map_err(|e| (Outcome::BuildError, format!("cannot find this binary: {e}")));
-    Prepared { column, binary }
+    let runner = match (chosen, std::env::current_exe()) {
+        (Err(e), _) => Err((Outcome::BuildError, e.to_string())),
+        (_, Err(e)) => Err((Outcome::BuildError, format!("cannot find this binary: {e}"))),
+        (Ok(py), Ok(binary)) => Ok(Runner { binary, python: Some(py.executable.clone()) }),
+    };
+    Prepared { column, runner }
 }
 
-/// One cell to run: a module under a binary.
+/// One cell to run: a module under pyhost running one interpreter.
 pub struct Job<'a> {
     pub label: String,
-    pub binary: PathBuf,
+    pub runner: Runner,
     pub module: &'a Module,
     pub timeout: Duration,
     /// The caller's mark (which state of the module this is, say).
@@ -262,10 +267,10 @@ pub struct Job<'a> {
 }
 
 impl<'a> Job<'a> {
-    pub fn new(label: &str, binary: &Path, module: &'a Module, default_timeout: Duration, tag: usize) -> Job<'a> {
+    pub fn new(label: &str, runner: &Runner, module: &'a Module, default_timeout: Duration, tag: usize) -> Job<'a> {
         Job {
             label: label.to_string(),
-            binary: binary.to_path_buf(),
+            runner: runner.clone(),
             module,
             timeout: cell_timeout(module, default_timeout),
             tag,
@@ -295,7 +300,7 @@ pub fn run_jobs<'a>(
                     let Some(job) = queue.lock().unwrap().pop_front() else { return };
                     let python_path = fixture_site(&job.label).into_iter().collect();
                     let spec = cell_spec(job.module, python_path);
-                    let result = run_cell_until(&job.binary, &spec, job.timeout, cancel.cloned());
+                    let result = run_cell_until(&job.runner, &spec, job.timeout, cancel.cloned());
                     done.lock().unwrap().push((job, result));
                     bar.inc();
                 }
@@ -332,12 +337,12 @@ pub fn run(options: &Options) -> anyhow::Result<MatrixResult> {
     };
     let progress = render::Progress::new(options.progress);
     let mut work = Vec::new();
-    for prepared in prepare(&options.pythons, &options.source, &progress) {
+    for prepared in prepare(&options.pythons, &progress) {
         let label = &prepared.column.label;
         let wanted = modules.iter().filter(|m| in_shard(options.shard, label, &m.id));
         for module in wanted {
-            match &prepared.binary {
-                Ok(binary) => work.push(Job::new(label, binary, module, options.timeout, 0)),
+            match &prepared.runner {
+                Ok(runner) => work.push(Job::new(label, runner, module, options.timeout, 0)),
                 Err((outcome, detail)) => {
                     result.cells.push(judged_cell(module, label, options.state, *outcome, Some(detail.clone()), 0.0))
                 }

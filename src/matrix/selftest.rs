@@ -8,7 +8,7 @@
 //! crashed, one that outlived its timeout hung.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
@@ -53,22 +53,35 @@ pub const INTERRUPTED: &str = "interrupted before it finished";
 /// self_test: long enough for a serve() that fails at once to fail.
 const SETTLE: Duration = Duration::from_millis(300);
 
-/// Runs `binary __selftest-one` for `spec` and judges how it ended: a
+/// pyhost running one interpreter: the binary, and the interpreter it is
+/// told to run (PYHOST_PYTHON in its environment); None: this process's choice.
+#[derive(Debug, Clone)]
+pub struct Runner {
+    pub binary: PathBuf,
+    pub python: Option<PathBuf>,
+}
+
+/// Runs `pyhost __selftest-one` for `spec` and judges how it ended: a
 /// child killed by a signal crashed, one that outlived its timeout hung.
-pub fn run_cell(binary: &Path, spec: &CellSpec, timeout: Duration) -> CellResult {
-    run_cell_until(binary, spec, timeout, None)
+pub fn run_cell(runner: &Runner, spec: &CellSpec, timeout: Duration) -> CellResult {
+    run_cell_until(runner, spec, timeout, None)
 }
 
 /// [`run_cell`], which also ends the child (an `interrupted` failure) as
 /// soon as `cancel` is set, e.g. by a SIGINT the caller caught.
 pub fn run_cell_until(
-    binary: &Path,
+    runner: &Runner,
     spec: &CellSpec,
     timeout: Duration,
     cancel: Option<Arc<AtomicBool>>,
 ) -> CellResult {
     let started = Instant::now();
-    let mut child = ChildSpec::new(binary, timeout).arg("__selftest-one");
+    let mut child = ChildSpec::new(&runner.binary, timeout).arg("__selftest-one");
+    match (&runner.python, crate::python::child_env()) {
+        (Some(python), _) => child = child.env(crate::python::PYTHON_ENV, python),
+        (None, Some((key, value))) => child = child.env(key, value),
+        (None, None) => {}
+    }
     if let Some(cancel) = cancel {
         child = child.cancel_when(move || cancel.load(Ordering::SeqCst));
     }

@@ -25,7 +25,7 @@ pub use tool::Tool;
 #[derive(Debug, thiserror::Error)]
 pub enum PortError {
     #[error(
-        "pyhost port runs its tool in a Python 3, and this build embeds Python {embedded}: {why}. \
+        "pyhost port runs its tool in a Python 3, and this pyhost runs Python {embedded}: {why}. \
          Install one (scripts/install-pythons) or name one with {}=/path/to/python3",
         tool::PYTHON_ENV
     )]

@@ -13,7 +13,6 @@ use serde::{Deserialize, Serialize};
 use super::PortError;
 use crate::child::ChildSpec;
 use crate::matrix::doctor;
-use crate::python::BUILD;
 
 /// The package, as written next to each other in a temporary folder.
 const PACKAGE: &[(&str, &str)] = &[
@@ -64,20 +63,26 @@ pub fn locate() -> Result<Tool, PortError> {
 }
 
 fn python3() -> Result<(PathBuf, String), PortError> {
+    // The interpreter this pyhost runs (probed, not loaded: the tool runs in a child).
+    let chosen = crate::python::chosen().ok();
+    let embedded = chosen.map(|py| py.version.clone()).unwrap_or_else(|| "(none usable)".into());
     if let Some(python) = std::env::var_os(PYTHON_ENV) {
         let found = doctor::check(Path::new(&python));
         return match found.version {
             Some(v) if v.starts_with("3.") => Ok((found.executable.unwrap_or_else(|| python.into()), v)),
             _ => Err(PortError::NoPython3 {
-                embedded: BUILD.version.to_string(),
+                embedded,
                 why: format!("{PYTHON_ENV}={} is not a Python 3 that runs", Path::new(&python).display()),
             }),
         };
     }
-    // The interpreter this build embeds, when it is a Python 3 (fissix needs 3.8+).
-    if BUILD.version.starts_with("3.") && version_at_least(BUILD.version, 3, 8) && Path::new(BUILD.executable).is_file()
+    // The interpreter this pyhost runs, when it is a Python 3 (fissix needs 3.8+).
+    if let Some(py) = chosen
+        && py.version.starts_with("3.")
+        && version_at_least(&py.version, 3, 8)
+        && py.executable.is_file()
     {
-        return Ok((PathBuf::from(BUILD.executable), BUILD.version.to_string()));
+        return Ok((py.executable.clone(), py.version.clone()));
     }
     let mut found: Vec<_> = doctor::scan()
         .into_iter()
@@ -87,10 +92,9 @@ fn python3() -> Result<(PathBuf, String), PortError> {
         })
         .collect();
     found.sort_by_key(|(_, v)| doctor::version_key(v));
-    found.pop().ok_or_else(|| PortError::NoPython3 {
-        embedded: BUILD.version.to_string(),
-        why: "`pyhost doctor` found no Python 3.8 or later".into(),
-    })
+    found
+        .pop()
+        .ok_or_else(|| PortError::NoPython3 { embedded, why: "`pyhost doctor` found no Python 3.8 or later".into() })
 }
 
 fn version_at_least(version: &str, major: u32, minor: u32) -> bool {

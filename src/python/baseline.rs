@@ -23,7 +23,7 @@ pub fn raw_calls(object: &OwnedObj, method: &str, count: usize) -> Result<Durati
     // SAFETY: the lease's state is this thread's in the object's interpreter,
     // not current since no guard is held; the object is alive (we hold a
     // reference) and belongs there.
-    let status = unsafe { ffi::ph_bench_raw_calls(lease.ts(), object.as_ptr(), method.as_ptr(), count) };
+    let status = unsafe { ffi::api().ph_bench_raw_calls(lease.ts(), object.as_ptr(), method.as_ptr(), count) };
     let elapsed = started.elapsed();
     drop(lease);
     if status < 0 {
@@ -56,7 +56,7 @@ pub fn soak_cycle(main: &Interpreter, isolation: Isolation, script: &str) -> Res
     // SAFETY: the lease's state is this thread's in the main interpreter and
     // not current (no guard is held); compat takes and releases the GIL with
     // it and leaves no state current; the script is NUL-terminated.
-    let status = unsafe { ffi::ph_bench_soak_cycle(lease.ts(), isolation, script.as_ptr(), &mut err) };
+    let status = unsafe { ffi::api().ph_bench_soak_cycle(lease.ts(), isolation, script.as_ptr(), &mut err) };
     drop(lease);
     if status < 0 {
         // SAFETY: on failure compat hands over a malloc'd message (or null).

@@ -42,6 +42,8 @@ impl std::error::Error for PyException {}
 pub enum Error {
     #[error(transparent)]
     Python(#[from] PyException),
+    #[error(transparent)]
+    Load(#[from] super::loader::LoadError),
     #[error("Python could not start: {0}")]
     Init(String),
     #[error("could not create a sub-interpreter: {0}")]

@@ -53,7 +53,7 @@ impl Interpreter {
         // SAFETY: the lease's state is this thread's in this interpreter,
         // this thread holds no GIL (HELD is empty), and the interpreter
         // admitted the lease, so the state is live.
-        unsafe { ffi::ph_tstate_acquire(lease.ts()) };
+        unsafe { ffi::api().ph_tstate_acquire(lease.ts()) };
         HELD.set(Some((self.key(), self.id())));
         let gil = Gil { interp: self, _lease: lease, _not_send: PhantomData };
         gil.release_pending_decrefs();
@@ -65,7 +65,7 @@ impl Drop for Gil<'_> {
     fn drop(&mut self) {
         // SAFETY: this guard made its thread state current; releasing it
         // leaves no state current and the GIL free.
-        unsafe { ffi::ph_tstate_release() };
+        unsafe { ffi::api().ph_tstate_release() };
         HELD.set(None);
     }
 }
@@ -111,7 +111,7 @@ impl<'i> Gil<'i> {
             exit_message: std::ptr::null_mut(),
         };
         // SAFETY: the GIL is held; raw is a valid out-parameter.
-        let found = unsafe { ffi::ph_error_fetch(&mut raw) } != 0;
+        let found = unsafe { ffi::api().ph_error_fetch(&mut raw) } != 0;
         if !found {
             return PyException {
                 type_name: "SystemError".into(),
@@ -133,7 +133,7 @@ impl<'i> Gil<'i> {
                     message: (!raw.exit_message.is_null()).then(|| text::c_str_lossy(raw.exit_message)),
                 }),
             };
-            ffi::ph_error_clear(&mut raw);
+            ffi::api().ph_error_clear(&mut raw);
             error
         }
     }
@@ -146,15 +146,16 @@ impl<'i> Gil<'i> {
     pub fn eval(&self, expression: &str) -> Result<Obj<'_>> {
         let expression = c_string(expression.as_bytes(), "the expression")?;
         // SAFETY: GIL held; expression is NUL-terminated.
-        self.own(unsafe { ffi::ph_eval(expression.as_ptr(), std::ptr::null_mut()) })
+        self.own(unsafe { ffi::api().ph_eval(expression.as_ptr(), std::ptr::null_mut()) })
     }
 
     /// Runs source code as `__main__` would: `filename` appears in tracebacks.
     pub fn exec(&self, source: &[u8], filename: &Path) -> Result<()> {
         let filename = c_string(filename.as_os_str().as_bytes(), "the file name")?;
         // SAFETY: GIL held; source is a valid slice, filename NUL-terminated.
-        let status =
-            unsafe { ffi::ph_exec(source.as_ptr().cast(), source.len(), filename.as_ptr(), std::ptr::null_mut()) };
+        let status = unsafe {
+            ffi::api().ph_exec(source.as_ptr().cast(), source.len(), filename.as_ptr(), std::ptr::null_mut())
+        };
         self.check(status)
     }
 
@@ -165,7 +166,7 @@ impl<'i> Gil<'i> {
 
     pub fn import(&self, module: &str) -> Result<Obj<'_>> {
         // SAFETY: GIL held; the name is NUL-terminated.
-        self.own(with_c_str(module, "the module name", |name| unsafe { ffi::ph_import(name) })?)
+        self.own(with_c_str(module, "the module name", |name| unsafe { ffi::api().ph_import(name) })?)
     }
 
     /// The `__dict__` of this interpreter's `__main__` module.
@@ -173,11 +174,11 @@ impl<'i> Gil<'i> {
         // SAFETY: GIL held; ph_main_dict returns a borrowed reference, which
         // is made an owned one before anything can drop it.
         unsafe {
-            let dict = ffi::ph_main_dict();
+            let dict = ffi::api().ph_main_dict();
             if dict.is_null() {
                 return Err(self.take_error().into());
             }
-            ffi::ph_incref(dict);
+            ffi::api().ph_incref(dict);
             self.own(dict)
         }
     }
@@ -191,39 +192,39 @@ impl<'i> Gil<'i> {
     /// A native `str` (bytes on 2.x, text on 3.x) holding this text.
     pub fn str(&self, value: &str) -> Result<Obj<'_>> {
         // SAFETY: GIL held; the slice is valid for its length.
-        self.own(unsafe { ffi::ph_str_from_utf8(value.as_ptr().cast(), value.len()) })
+        self.own(unsafe { ffi::api().ph_str_from_utf8(value.as_ptr().cast(), value.len()) })
     }
 
     pub fn bytes(&self, value: &[u8]) -> Result<Obj<'_>> {
         // SAFETY: GIL held; the slice is valid for its length.
-        self.own(unsafe { ffi::ph_bytes_from(value.as_ptr().cast(), value.len()) })
+        self.own(unsafe { ffi::api().ph_bytes_from(value.as_ptr().cast(), value.len()) })
     }
 
     /// A native path from a file-system path, whatever bytes it holds.
     pub fn path(&self, value: &Path) -> Result<Obj<'_>> {
         let bytes = value.as_os_str().as_bytes();
         // SAFETY: GIL held; the slice is valid for its length.
-        self.own(unsafe { ffi::ph_path_from_fs(bytes.as_ptr().cast(), bytes.len()) })
+        self.own(unsafe { ffi::api().ph_path_from_fs(bytes.as_ptr().cast(), bytes.len()) })
     }
 
     pub fn int(&self, value: i64) -> Result<Obj<'_>> {
         // SAFETY: GIL held.
-        self.own(unsafe { ffi::ph_int_from_i64(value) })
+        self.own(unsafe { ffi::api().ph_int_from_i64(value) })
     }
 
     pub fn none(&self) -> Obj<'_> {
         // SAFETY: GIL held; Py_None always exists.
-        unsafe { Obj::from_new(self, ffi::ph_none()) }.expect("None exists")
+        unsafe { Obj::from_new(self, ffi::api().ph_none()) }.expect("None exists")
     }
 
     /// A tuple of these items (the tuple takes them over).
     pub fn tuple(&self, items: Vec<Obj<'_>>) -> Result<Obj<'_>> {
         // SAFETY: GIL held.
-        let tuple = self.own(unsafe { ffi::ph_tuple_new(items.len()) })?;
+        let tuple = self.own(unsafe { ffi::api().ph_tuple_new(items.len()) })?;
         for (index, item) in items.into_iter().enumerate() {
             // SAFETY: a fresh tuple of the right size; ph_tuple_set steals
             // the reference that into_raw gives up.
-            let status = unsafe { ffi::ph_tuple_set(tuple.as_ptr(), index, item.into_raw()) };
+            let status = unsafe { ffi::api().ph_tuple_set(tuple.as_ptr(), index, item.into_raw()) };
             self.check(status)?;
         }
         Ok(tuple)
@@ -234,19 +235,19 @@ impl<'i> Gil<'i> {
         let args = argv.iter().map(|a| c_string(a.as_bytes(), "an argument")).collect::<Result<Vec<_>>>()?;
         let pointers: Vec<*const libc::c_char> = args.iter().map(|a| a.as_ptr()).collect();
         // SAFETY: GIL held; the pointers outlive the call.
-        self.check(unsafe { ffi::ph_sys_set_argv(pointers.as_ptr(), pointers.len()) })
+        self.check(unsafe { ffi::api().ph_sys_set_argv(pointers.as_ptr(), pointers.len()) })
     }
 
     /// Flushes this interpreter's `sys.stdout` and `sys.stderr`.
     pub fn flush_std_streams(&self) {
         // SAFETY: GIL held; errors are swallowed inside.
-        unsafe { ffi::ph_flush_std_streams() }
+        unsafe { ffi::api().ph_flush_std_streams() }
     }
 
     /// How many thread states the interpreter has, the host's included.
     pub fn thread_state_count(&self) -> usize {
         // SAFETY: GIL of this interpreter held.
-        unsafe { ffi::ph_interp_thread_count(self.interp.inner.raw) }
+        unsafe { ffi::api().ph_interp_thread_count(self.interp.inner.raw) }
     }
 
     /// Runs on every guard: a plain load, and the work only when needed.
@@ -267,7 +268,7 @@ impl<'i> Gil<'i> {
             // SAFETY: each address is a reference owned by an OwnedObj of
             // this interpreter, handed over when it was dropped; the GIL of
             // this interpreter is held.
-            unsafe { ffi::ph_decref(address as *mut ffi::ph_obj) };
+            unsafe { ffi::api().ph_decref(address as *mut ffi::ph_obj) };
         }
     }
 }

@@ -37,7 +37,7 @@ fn builtin(call: &HostCall<'_>) -> Result<String, String> {
 pub(crate) fn install() {
     // SAFETY: trampoline has the signature compat expects and stays valid
     // for the life of the process.
-    unsafe { ffi::ph_native_set_host_call(Some(trampoline)) };
+    unsafe { ffi::api().ph_native_set_host_call(Some(trampoline)) };
 }
 
 /// A host call may run another module's code, which may call the host again

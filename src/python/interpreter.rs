@@ -203,9 +203,9 @@ impl Inner {
     /// to the calling thread.
     pub(crate) fn new(first_ts: *mut ffi::ph_tstate, isolation: Isolation, parent: Option<Arc<Inner>>) -> Arc<Inner> {
         // SAFETY: first_ts is a live thread state just returned by compat.
-        let raw = unsafe { ffi::ph_tstate_interp(first_ts) };
+        let raw = unsafe { ffi::api().ph_tstate_interp(first_ts) };
         // SAFETY: raw is a live interpreter; reading its id needs no GIL.
-        let id = unsafe { ffi::ph_interp_id(raw) };
+        let id = unsafe { ffi::api().ph_interp_id(raw) };
         let inner = Arc::new(Inner {
             id,
             raw,
@@ -305,7 +305,7 @@ impl Inner {
         let mut table = table;
         // SAFETY: the interpreter is open (checked under the lock that its
         // end takes), and PyThreadState_New needs no GIL.
-        let ts = unsafe { ffi::ph_tstate_new(self.raw) };
+        let ts = unsafe { ffi::api().ph_tstate_new(self.raw) };
         let slot = Arc::new(ThreadSlot { ts, depth: AtomicU32::new(1), gone: AtomicBool::new(false), pinned: false });
         table.entries.push((me, Arc::clone(&slot)));
         drop(table);
@@ -379,7 +379,7 @@ impl Inner {
             // will use or dispose of ts; it belongs to this thread and is not
             // current (a guard cannot outlive its thread); the interpreter
             // cannot end while `disposing` counts it.
-            unsafe { ffi::ph_tstate_dispose_own(taken) };
+            unsafe { ffi::api().ph_tstate_dispose_own(taken) };
         }
         self.lock().disposing -= 1;
     }

@@ -2,13 +2,15 @@
 //! of which Python it runs on, and holds no raw Python pointer.
 
 pub mod baseline;
-pub mod build_info;
+mod compat_object;
 mod error;
 mod ffi;
 mod fork;
 mod gil;
 mod host_call;
 mod interpreter;
+pub mod interpreter_info;
+mod loader;
 mod object;
 mod runtime;
 mod stack;
@@ -16,12 +18,13 @@ mod teardown;
 mod text;
 pub mod threads;
 
-pub use build_info::BUILD;
 pub use error::{Error, PyException, Result, SystemExit};
 pub use fork::{end_forked_child, in_forked_child, write_stderr};
 pub use gil::{CName, Gil};
 pub use host_call::{HostCall, set_handler};
 pub use interpreter::{Interpreter, Isolation};
+pub use interpreter_info::{InterpreterInfo, info};
+pub use loader::{Choice, ChosenBy, LoadError, PYTHON_ENV, child_env, choose, chosen, load};
 pub use object::{Obj, OwnedObj};
 pub use runtime::{InitConfig, Python, PythonHandle};
 pub use teardown::{EndOutcome, Leftover, PyThread, Teardown};

@@ -41,14 +41,14 @@ impl<'g> Obj<'g> {
 
     pub fn getattr(&self, name: &str) -> Result<Obj<'g>> {
         // SAFETY: GIL held (the guard outlives self); name NUL-terminated.
-        let ptr = with_c_str(name, "an attribute name", |name| unsafe { ffi::ph_getattr(self.as_ptr(), name) })?;
+        let ptr = with_c_str(name, "an attribute name", |name| unsafe { ffi::api().ph_getattr(self.as_ptr(), name) })?;
         self.gil.own(ptr)
     }
 
     pub fn setattr(&self, name: &str, value: &Obj<'_>) -> Result<()> {
         let name = c_string(name.as_bytes(), "an attribute name")?;
         // SAFETY: GIL held; both objects live.
-        let status = unsafe { ffi::ph_setattr(self.as_ptr(), name.as_ptr(), value.as_ptr()) };
+        let status = unsafe { ffi::api().ph_setattr(self.as_ptr(), name.as_ptr(), value.as_ptr()) };
         if status < 0 { Err(self.gil.take_error().into()) } else { Ok(()) }
     }
 
@@ -56,7 +56,7 @@ impl<'g> Obj<'g> {
     pub fn call(&self, args: Vec<Obj<'g>>) -> Result<Obj<'g>> {
         let args = self.gil.tuple(args)?;
         // SAFETY: GIL held; args is a tuple.
-        self.gil.own(unsafe { ffi::ph_call(self.as_ptr(), args.as_ptr()) })
+        self.gil.own(unsafe { ffi::api().ph_call(self.as_ptr(), args.as_ptr()) })
     }
 
     /// `self.name(*args)`.
@@ -70,13 +70,13 @@ impl<'g> Obj<'g> {
     /// `self.name()`.
     pub fn call_method0(&self, name: impl CName) -> Result<Obj<'g>> {
         // SAFETY: GIL held; name NUL-terminated.
-        let ptr = name.with("a method name", |name| unsafe { ffi::ph_call_method0(self.as_ptr(), name) })?;
+        let ptr = name.with("a method name", |name| unsafe { ffi::api().ph_call_method0(self.as_ptr(), name) })?;
         self.gil.own(ptr)
     }
 
     /// The text of a `str` (2.x: `str` or `unicode`), strictly as UTF-8.
     pub fn to_text(&self) -> Result<String> {
-        let bytes = self.buffer(ffi::ph_str_to_utf8)?;
+        let bytes = self.buffer(ffi::api().ph_str_to_utf8)?;
         String::from_utf8(bytes).map_err(|e| Error::Usage(format!("Python returned invalid UTF-8: {e}")))
     }
 
@@ -84,28 +84,28 @@ impl<'g> Obj<'g> {
     pub fn display(&self) -> String {
         // SAFETY: GIL held; ph_str_of returns a malloc'd NUL-terminated
         // string, which owned_c_str frees.
-        unsafe { text::owned_c_str_lossy(ffi::ph_str_of(self.as_ptr())) }
+        unsafe { text::owned_c_str_lossy(ffi::api().ph_str_of(self.as_ptr())) }
     }
 
     pub fn to_bytes(&self) -> Result<Vec<u8>> {
-        self.buffer(ffi::ph_bytes_to)
+        self.buffer(ffi::api().ph_bytes_to)
     }
 
     /// The raw file-system bytes of a path object.
     pub fn to_path(&self) -> Result<PathBuf> {
-        Ok(PathBuf::from(OsString::from_vec(self.buffer(ffi::ph_path_to_fs)?)))
+        Ok(PathBuf::from(OsString::from_vec(self.buffer(ffi::api().ph_path_to_fs)?)))
     }
 
     pub fn to_i64(&self) -> Result<i64> {
         let mut value = 0i64;
         // SAFETY: GIL held; value is a valid out-parameter.
-        let status = unsafe { ffi::ph_int_as_i64(self.as_ptr(), &mut value) };
+        let status = unsafe { ffi::api().ph_int_as_i64(self.as_ptr(), &mut value) };
         if status < 0 { Err(self.gil.take_error().into()) } else { Ok(value) }
     }
 
     pub fn is_true(&self) -> Result<bool> {
         // SAFETY: GIL held.
-        match unsafe { ffi::ph_is_true(self.as_ptr()) } {
+        match unsafe { ffi::api().ph_is_true(self.as_ptr()) } {
             n if n < 0 => Err(self.gil.take_error().into()),
             n => Ok(n > 0),
         }
@@ -113,18 +113,18 @@ impl<'g> Obj<'g> {
 
     pub fn is_none(&self) -> bool {
         // SAFETY: GIL held; a pointer comparison.
-        unsafe { ffi::ph_is_none(self.as_ptr()) != 0 }
+        unsafe { ffi::api().ph_is_none(self.as_ptr()) != 0 }
     }
 
     pub fn len(&self) -> Result<usize> {
         // SAFETY: GIL held.
-        let len = unsafe { ffi::ph_len(self.as_ptr()) };
+        let len = unsafe { ffi::api().ph_len(self.as_ptr()) };
         if len < 0 { Err(self.gil.take_error().into()) } else { Ok(len as usize) }
     }
 
     pub fn item(&self, index: usize) -> Result<Obj<'g>> {
         // SAFETY: GIL held.
-        self.gil.own(unsafe { ffi::ph_item(self.as_ptr(), index) })
+        self.gil.own(unsafe { ffi::api().ph_item(self.as_ptr(), index) })
     }
 
     /// Every item of a sequence.
@@ -158,7 +158,7 @@ impl<'g> Obj<'g> {
 impl Drop for Obj<'_> {
     fn drop(&mut self) {
         // SAFETY: a new reference owned by self; the guard is still held.
-        unsafe { ffi::ph_decref(self.ptr.as_ptr()) }
+        unsafe { ffi::api().ph_decref(self.ptr.as_ptr()) }
     }
 }
 
@@ -200,7 +200,7 @@ impl OwnedObj {
         self.check_interpreter(gil)?;
         // SAFETY: GIL of the object's interpreter held; self keeps the object
         // alive for the call; name NUL-terminated.
-        let ptr = name.with("a method name", |name| unsafe { ffi::ph_call_method0(self.as_ptr(), name) })?;
+        let ptr = name.with("a method name", |name| unsafe { ffi::api().ph_call_method0(self.as_ptr(), name) })?;
         gil.own(ptr)
     }
 
@@ -209,7 +209,7 @@ impl OwnedObj {
         self.check_interpreter(gil)?;
         // SAFETY: GIL of the object's interpreter held.
         unsafe {
-            ffi::ph_incref(self.ptr.as_ptr());
+            ffi::api().ph_incref(self.ptr.as_ptr());
             Ok(Obj::from_new(gil, self.ptr.as_ptr()).expect("non-null"))
         }
     }
@@ -222,14 +222,14 @@ impl Drop for OwnedObj {
         }
         if gil::holds(&self.interpreter) {
             // SAFETY: this thread holds the object's interpreter's GIL.
-            unsafe { ffi::ph_decref(self.ptr.as_ptr()) };
+            unsafe { ffi::api().ph_decref(self.ptr.as_ptr()) };
             return;
         }
         if !gil::holds_any()
             && let Ok(_gil) = self.interpreter.gil()
         {
             // SAFETY: the guard holds the object's interpreter's GIL.
-            unsafe { ffi::ph_decref(self.ptr.as_ptr()) };
+            unsafe { ffi::api().ph_decref(self.ptr.as_ptr()) };
             return;
         }
         // This thread holds another interpreter's GIL: taking this one would

@@ -9,9 +9,9 @@ use std::sync::{Arc, Mutex};
 use std::thread::{self, ThreadId};
 use std::time::Duration;
 
-use super::build_info::{BUILD, check_supported};
 use super::error::{Error, Result};
 use super::interpreter::{Inner, Interpreter, Isolation, Phase};
+use super::interpreter_info::check_supported;
 use super::teardown::{self, Teardown};
 use super::{ffi, fork, gil, host_call, text};
 
@@ -42,7 +42,7 @@ pub(crate) fn close() {
 /// Settings applied before the main interpreter starts.
 #[derive(Debug, Clone)]
 pub struct InitConfig {
-    /// Defaults to the interpreter pyhost was built against, so that Python
+    /// Defaults to the chosen interpreter's executable, so that Python
     /// computes its prefix (and sys.executable) as that interpreter would.
     pub program_name: Option<PathBuf>,
     pub home: Option<PathBuf>,
@@ -57,7 +57,7 @@ pub struct InitConfig {
 impl Default for InitConfig {
     fn default() -> Self {
         InitConfig {
-            program_name: Some(PathBuf::from(BUILD.executable)),
+            program_name: super::loader::chosen().ok().map(|py| py.executable.clone()),
             home: None,
             search_path: Vec::new(),
             argv: vec![OsString::new()],
@@ -85,6 +85,7 @@ impl Python {
     /// Starts the main interpreter. Once per process: CPython cannot be
     /// reliably started again after it is finalized.
     pub fn initialize(config: &InitConfig) -> Result<Python> {
+        super::loader::load()?;
         if STATE.compare_exchange(UNINITIALIZED, RUNNING, Ordering::AcqRel, Ordering::Acquire).is_err() {
             return Err(Error::Usage("Python can be initialized only once per process".into()));
         }
@@ -112,7 +113,7 @@ impl Python {
         let mut err: *mut libc::c_char = std::ptr::null_mut();
         // SAFETY: every pointer in raw outlives the call; Python is not yet
         // initialized (STATE was UNINITIALIZED).
-        let status = unsafe { ffi::ph_initialize(&raw, &mut main_ts, &mut err) };
+        let status = unsafe { ffi::api().ph_initialize(&raw, &mut main_ts, &mut err) };
         if status != 0 {
             close();
             // SAFETY: on failure err is a compat buffer (or NULL).
@@ -197,7 +198,7 @@ impl Python {
         close();
         // SAFETY: main_ts is this (the initializing) thread's main state; no
         // guard is held; every sub-interpreter has ended.
-        let status = unsafe { ffi::ph_finalize(main_lease.ts()) };
+        let status = unsafe { ffi::api().ph_finalize(main_lease.ts()) };
         drop(main_lease);
         report.finalized = true;
         report.finalize_status = status;
@@ -242,7 +243,7 @@ impl PythonHandle {
         // SAFETY: the lease's state is this thread's main-interpreter state,
         // not current (this thread holds no guard); compat takes and
         // releases the GIL itself.
-        let ts = unsafe { ffi::ph_interpreter_new(parent.ts(), isolation.to_ffi(), &mut err) };
+        let ts = unsafe { ffi::api().ph_interpreter_new(parent.ts(), isolation.to_ffi(), &mut err) };
         drop(parent);
         if ts.is_null() {
             // SAFETY: on failure err is a compat buffer (or NULL).

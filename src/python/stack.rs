@@ -26,7 +26,7 @@ impl Gil<'_> {
         // disposal needs this GIL (an exiting thread clears its own state
         // under it; an ender holds it), so the state stays valid while this
         // guard lives; its frames change only under the GIL too.
-        let frame = self.own(unsafe { ffi::ph_tstate_frame(ts) })?;
+        let frame = self.own(unsafe { ffi::api().ph_tstate_frame(ts) })?;
         if frame.is_none() {
             return Ok(None);
         }

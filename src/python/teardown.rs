@@ -149,7 +149,7 @@ impl Interpreter {
                 // SAFETY: these states belong to host threads that are not
                 // inside a guard (checked while closing) and can no longer
                 // enter one; this thread holds the interpreter's GIL.
-                unsafe { ffi::ph_tstate_dispose_other(ts) };
+                unsafe { ffi::api().ph_tstate_dispose_other(ts) };
             }
             if gil.thread_state_count() > 1 && self.inner.lock().disposing > 0 {
                 continue; // one more started exiting meanwhile; drop the GIL for it
@@ -177,7 +177,7 @@ impl Interpreter {
             // SAFETY: ts is this thread's state and the interpreter's last;
             // parent_ts is this thread's main-interpreter state; no guard is
             // held, so neither is current.
-            unsafe { ffi::ph_interpreter_end(ts, parent_lease.ts(), self.isolation().to_ffi()) };
+            unsafe { ffi::api().ph_interpreter_end(ts, parent_lease.ts(), self.isolation().to_ffi()) };
         }
         drop(parent_lease);
         runtime::live().retain(|i| i != self);

@@ -15,7 +15,7 @@ pub(crate) unsafe fn take_buffer(data: *mut libc::c_char, len: usize) -> Vec<u8>
     // SAFETY: the caller guarantees data holds len bytes.
     let bytes = unsafe { std::slice::from_raw_parts(data.cast::<u8>(), len) }.to_vec();
     // SAFETY: data came from compat's allocator and is not used again.
-    unsafe { ffi::ph_free(data.cast()) };
+    unsafe { ffi::api().ph_free(data.cast()) };
     bytes
 }
 
@@ -40,7 +40,7 @@ pub(crate) unsafe fn owned_c_str_lossy(data: *mut libc::c_char) -> String {
     let text = unsafe { c_str_lossy(data) };
     if !data.is_null() {
         // SAFETY: the buffer came from compat and is not used again.
-        unsafe { ffi::ph_free(data.cast()) };
+        unsafe { ffi::api().ph_free(data.cast()) };
     }
     text
 }

@@ -6,4 +6,6 @@
 
 pub mod probe;
 
-pub use probe::{DEFAULT_COMMAND, Interpreter, KNOBS, candidates, discover, inspect, probe, requested};
+pub use probe::{
+    DEFAULT_COMMAND, Interpreter, KNOBS, candidates, command_for, discover, find, inspect, probe, requested,
+};

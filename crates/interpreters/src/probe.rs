@@ -12,7 +12,7 @@ pub const DEFAULT_COMMAND: &str = "python3";
 const PROBE: &str = include_str!("probe_interpreter.py");
 
 /// What the probe reports, plus the folders settled on.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Interpreter {
     /// The command or path the user asked for, and which knob said so.
     pub requested: String,
@@ -29,6 +29,9 @@ pub struct Interpreter {
     pub lib_dir: PathBuf,
     /// The name to give the linker: `python3.11`, `python2.7`, `python3.13t`.
     pub lib_name: String,
+    /// Candidates for the same request that were tried first and did not
+    /// run, and why (a version manager's shim for a version it does not select).
+    pub passed_over: Vec<String>,
 }
 
 impl Interpreter {
@@ -62,14 +65,20 @@ pub fn requested() -> (String, &'static str) {
 /// embedded: headers present, shared libpython present. Every error names the fix.
 pub fn discover() -> Result<Interpreter, String> {
     let (requested, requested_by) = requested();
+    find(&requested, requested_by)
+}
+
+/// Finds and checks the interpreter `requested` names: a path, a command,
+/// or a version such as `3.12` (the command `python3.12`, see [`command_for`]).
+pub fn find(requested: &str, requested_by: &'static str) -> Result<Interpreter, String> {
+    let requested = requested.to_string();
     let mut failures = Vec::new();
     let mut stdout = None;
-    for candidate in candidates(&requested) {
+    let mut passed_over = Vec::new();
+    for candidate in candidates(&command_for(&requested)) {
         match probe(&candidate) {
             Ok(out) => {
-                if !failures.is_empty() {
-                    println!("cargo:warning=using {} for `{requested}`: {}", candidate.display(), failures.join("; "));
-                }
+                passed_over = failures.clone();
                 stdout = Some(out);
                 break;
             }
@@ -84,7 +93,9 @@ pub fn discover() -> Result<Interpreter, String> {
             failures.join("\n  ")
         ));
     };
-    inspect(requested, requested_by, &stdout)
+    let mut found = inspect(requested, requested_by, &stdout)?;
+    found.passed_over = passed_over;
+    Ok(found)
 }
 
 /// Checks one interpreter from what the probe printed: a supported version,
@@ -130,6 +141,7 @@ pub fn inspect(requested: String, requested_by: &'static str, stdout: &str) -> R
         include_dir: PathBuf::new(),
         lib_dir: PathBuf::new(),
         lib_name: format!("python{}", text("ldversion")),
+        passed_over: Vec::new(),
     };
 
     let include_dirs = paths("include_dirs");
@@ -162,6 +174,16 @@ pub fn inspect(requested: String, requested_by: &'static str, stdout: &str) -> R
         )
     })?;
     Ok(found)
+}
+
+/// The command for a request: a version such as `3.12` or `3.13t` is
+/// `python3.12`/`python3.13t`; anything else is a command or a path as it is.
+pub fn command_for(requested: &str) -> String {
+    let digits = requested.strip_suffix('t').unwrap_or(requested);
+    let is_version = !digits.is_empty()
+        && digits.starts_with(|c: char| c.is_ascii_digit())
+        && digits.chars().all(|c| c.is_ascii_digit() || c == '.');
+    if is_version { format!("python{requested}") } else { requested.to_string() }
 }
 
 /// Where to look for a command: a path is taken as it is; a bare name is
@@ -218,4 +240,18 @@ fn list(dirs: &[PathBuf]) -> String {
         let _ = write!(out, "{}{}", if i > 0 { ", " } else { "" }, d.display());
     }
     if out.is_empty() { "(no folders reported)".into() } else { out }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::command_for;
+
+    #[test]
+    fn a_version_is_a_command_on_path() {
+        assert_eq!(command_for("3.12"), "python3.12");
+        assert_eq!(command_for("3.13t"), "python3.13t");
+        assert_eq!(command_for("2.7"), "python2.7");
+        assert_eq!(command_for("python3"), "python3");
+        assert_eq!(command_for("/usr/bin/python3.11"), "/usr/bin/python3.11");
+    }
 }

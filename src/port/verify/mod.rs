@@ -45,13 +45,14 @@ pub enum VerifyError {
     Interrupted,
 }
 
-/// Where the cells run: interpreters to build pyhost against, or this binary.
+/// Where the cells run: under each of some interpreters, or under this
+/// process's own.
 #[derive(Debug, Clone)]
 pub enum Interpreters {
     /// Like `pyhost matrix --python`: paths, commands or versions; empty:
-    /// every interpreter `pyhost doctor` finds. Built from `source`.
-    Build { pythons: Vec<String>, source: PathBuf },
-    /// This binary only (nothing is built).
+    /// every interpreter `pyhost doctor` finds.
+    Each { pythons: Vec<String> },
+    /// The interpreter this pyhost runs only.
     ThisBuild,
 }
 
@@ -311,7 +312,7 @@ pub fn verify(
     let progress = Progress::new(options.progress);
     let prepared: Vec<Prepared> = match &options.interpreters {
         Interpreters::ThisBuild => vec![matrix::this_build()],
-        Interpreters::Build { pythons, source } => matrix::prepare(pythons, source, &progress),
+        Interpreters::Each { pythons } => matrix::prepare(pythons, &progress),
     };
     let all: Vec<(&Module, &Module)> = sides.iter().flat_map(|(b, a)| b.iter().zip(a.iter())).collect();
     let mut jobs = Vec::new();
@@ -319,10 +320,10 @@ pub fn verify(
     for p in &prepared {
         let label = &p.column.label;
         for (index, (before, after)) in all.iter().enumerate() {
-            match &p.binary {
-                Ok(binary) => {
-                    jobs.push(Job::new(label, binary, before, options.timeout, index * 2));
-                    jobs.push(Job::new(label, binary, after, options.timeout, index * 2 + 1));
+            match &p.runner {
+                Ok(runner) => {
+                    jobs.push(Job::new(label, runner, before, options.timeout, index * 2));
+                    jobs.push(Job::new(label, runner, after, options.timeout, index * 2 + 1));
                 }
                 Err((outcome, detail)) => {
                     let cell =

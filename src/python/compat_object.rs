@@ -105,9 +105,13 @@ fn first_errors(stderr: &str) -> String {
     lines[start..].iter().take(12).cloned().collect::<Vec<_>>().join("\n")
 }
 
-/// FNV-1a over everything the object depends on: a stable name, not a
+/// A hash of everything the object depends on: a stable name, not a
 /// security measure (the cache is the user's own folder).
 fn key(py: &Interpreter, compiler: &OsString) -> u64 {
+    hash(&parts(py, compiler))
+}
+
+fn parts(py: &Interpreter, compiler: &OsString) -> Vec<Vec<u8>> {
     let mut parts: Vec<Vec<u8>> = Vec::new();
     for (name, text) in SOURCES {
         parts.push(name.as_bytes().to_vec());
@@ -120,6 +124,11 @@ fn key(py: &Interpreter, compiler: &OsString) -> u64 {
     }
     parts.push(py.version.as_bytes().to_vec());
     parts.push(py.abiflags.as_bytes().to_vec());
+    parts
+}
+
+/// FNV-1a over the parts, each preceded by its length.
+pub(super) fn hash(parts: &[Vec<u8>]) -> u64 {
     parts.iter().fold(0xcbf2_9ce4_8422_2325, |hash, part| {
         // The length first, so that ("ab", "c") and ("a", "bc") differ.
         let hash = (part.len() as u64).to_le_bytes().iter().fold(hash, fnv);

@@ -125,10 +125,12 @@ pub fn chosen() -> Result<&'static Interpreter, LoadError> {
     CHOSEN
         .get_or_init(|| {
             let choice = choice();
-            interpreters::find(&choice.requested, "pyhost").map_err(|why| LoadError::Interpreter {
-                requested: choice.requested.clone(),
-                by: choice.by,
-                why: why.replace('\n', " "),
+            interpreters::find_with(&choice.requested, "pyhost", super::probe_cache::probe).map_err(|why| {
+                LoadError::Interpreter {
+                    requested: choice.requested.clone(),
+                    by: choice.by,
+                    why: why.replace('\n', " "),
+                }
             })
         })
         .as_ref()

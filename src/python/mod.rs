@@ -12,6 +12,7 @@ mod interpreter;
 pub mod interpreter_info;
 mod loader;
 mod object;
+mod probe_cache;
 mod runtime;
 mod stack;
 mod teardown;

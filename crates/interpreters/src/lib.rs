@@ -7,5 +7,6 @@
 pub mod probe;
 
 pub use probe::{
-    DEFAULT_COMMAND, Interpreter, KNOBS, candidates, command_for, discover, find, inspect, probe, requested,
+    DEFAULT_COMMAND, Interpreter, KNOBS, PROBE, candidates, command_for, discover, find, find_with, inspect, probe,
+    requested,
 };

@@ -9,7 +9,8 @@ use std::process::Command;
 /// The knobs, in the order they are consulted.
 pub const KNOBS: [&str; 2] = ["PYHOST_PYTHON", "PYO3_PYTHON"];
 pub const DEFAULT_COMMAND: &str = "python3";
-const PROBE: &str = include_str!("probe_interpreter.py");
+/// The probe script: what it asks changes what it answers (a cache key).
+pub const PROBE: &str = include_str!("probe_interpreter.py");
 
 /// What the probe reports, plus the folders settled on.
 #[derive(Debug, Clone)]
@@ -71,6 +72,15 @@ pub fn discover() -> Result<Interpreter, String> {
 /// Finds and checks the interpreter `requested` names: a path, a command,
 /// or a version such as `3.12` (the command `python3.12`, see [`command_for`]).
 pub fn find(requested: &str, requested_by: &'static str) -> Result<Interpreter, String> {
+    find_with(requested, requested_by, probe)
+}
+
+/// [`find`], probing each candidate with `probe` (which may answer from a cache).
+pub fn find_with(
+    requested: &str,
+    requested_by: &'static str,
+    probe: impl Fn(&Path) -> Result<String, String>,
+) -> Result<Interpreter, String> {
     let requested = requested.to_string();
     let mut failures = Vec::new();
     let mut stdout = None;

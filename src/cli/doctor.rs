@@ -42,7 +42,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     }
     let usable = found.iter().filter(|f| f.embeddable).count();
     text.push_str(&format!(
-        "{usable} of {} interpreters can be embedded (PYHOST_PYTHON=<path> cargo build)\n",
+        "{usable} of {} interpreters can be embedded (choose one: pyhost --python <path> COMMAND)\n",
         found.len()
     ));
     print_stdout(&text)?;

@@ -129,7 +129,7 @@ struct CellArgs {
     #[arg(long = "python", value_name = "P")]
     pythons: Vec<String>,
 
-    /// Run the self-tests under this binary's interpreter only; nothing is built.
+    /// Run the self-tests under the chosen interpreter only (see `pyhost --python`).
     #[arg(long, conflicts_with = "pythons")]
     this_build: bool,
 

@@ -14,8 +14,8 @@ use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 /// Longer than any test should take; reaching it means a hang. A matrix test
-/// may include a cold release build (about a minute on 2 idle cores, several
-/// on a loaded machine), so this is generous.
+/// may compile the compat layer for an interpreter (seconds on 2 idle cores,
+/// much longer on a loaded machine), so this is generous.
 const TIMEOUT: Duration = Duration::from_secs(600);
 const CHILD_ENV: &str = "PYHOST_TEST_CHILD";
 

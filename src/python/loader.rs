@@ -87,8 +87,8 @@ pub enum LoadError {
     Cache { version: String, dir: PathBuf, why: String },
     #[error("cannot load {path}: {why}")]
     Library { path: PathBuf, why: String },
-    #[error("Python {loaded} is loaded already; one process embeds one interpreter, so `{requested}` cannot be")]
-    AlreadyChosen { loaded: String, requested: String },
+    #[error("`{chosen}` is this process's interpreter already; one process embeds one, so `{requested}` cannot be")]
+    AlreadyChosen { chosen: String, requested: String },
 }
 
 /// The interpreter this process runs, and where its pieces came from.
@@ -113,7 +113,7 @@ pub fn choose(choice: Choice) -> Result<(), LoadError> {
     if *set == choice {
         return Ok(());
     }
-    Err(LoadError::AlreadyChosen { loaded: set.requested.clone(), requested: choice.requested })
+    Err(LoadError::AlreadyChosen { chosen: set.requested.clone(), requested: choice.requested })
 }
 
 fn choice() -> &'static Choice {

@@ -53,12 +53,15 @@ pub struct SoakSettings {
     pub toggles: usize,
     /// Cycles between two samples of the memory.
     pub every: usize,
+    /// Empty: every isolation the chosen interpreter supports.
     pub isolations: Vec<Isolation>,
 }
 
 impl Default for SoakSettings {
     fn default() -> Self {
-        SoakSettings { restarts: 1000, toggles: 500, every: 10, isolations: supported_isolations() }
+        // No isolations named here: the defaults are read while the command
+        // line is parsed, before `--python` has chosen the interpreter.
+        SoakSettings { restarts: 1000, toggles: 500, every: 10, isolations: Vec::new() }
     }
 }
 
@@ -125,13 +128,14 @@ pub fn run(settings: &SoakSettings, progress: &mut dyn FnMut(&str)) -> anyhow::R
     if settings.restarts == 0 || settings.toggles == 0 || settings.every == 0 {
         bail!("the soak needs at least one cycle of each kind, sampled at least every cycle");
     }
-    for isolation in &settings.isolations {
+    let isolations = if settings.isolations.is_empty() { supported_isolations() } else { settings.isolations.clone() };
+    for isolation in &isolations {
         crate::python::interpreter_info::check_supported(*isolation)?;
     }
     let dir = tempfile::Builder::new().prefix("pyhost-soak-").tempdir().context("a folder for the soak")?;
     let scripts = Scripts::new(dir.path())?;
     let mut runs = Vec::new();
-    for &isolation in &settings.isolations {
+    for &isolation in &isolations {
         let name = isolation.name();
         let (restarts, toggles) = (settings.restarts, settings.toggles);
         progress(&format!("{name}: plain CPython, {restarts} cycles"));

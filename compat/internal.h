@@ -18,6 +18,19 @@
 /* True when the headers are at least major.minor (any release level). */
 #define PH_PY_AT_LEAST(major, minor) (PY_VERSION_HEX >= (((major) << 24) | ((minor) << 16)))
 
+/* _PyRuntime, the process-wide runtime state, which only CPython's internal
+ * headers describe, for the files that define PH_NEED_RUNTIME_STATE before
+ * including this one (3.12 and 3.13 only: what they read there moves in
+ * 3.14). 3.12's public headers, included above without Py_BUILD_CORE, define
+ * _PyGC_FINALIZED as a macro that the internal pycore_gc.h then defines as a
+ * function, so the macro goes first. */
+#if defined(PH_NEED_RUNTIME_STATE) && PH_PY_AT_LEAST(3, 12) && !PH_PY_AT_LEAST(3, 14)
+#undef _PyGC_FINALIZED
+#define Py_BUILD_CORE 1
+#include "internal/pycore_runtime.h"
+#undef Py_BUILD_CORE
+#endif
+
 /* Python 2.7 declares many parameters `char *` that 3.x declares `const char *`
  * (PyObject_CallMethod, PySys_GetObject, Py_InitModule4...). Passing through
  * this cast compiles on both without warnings; 2.7 does not write to them. */

@@ -6,6 +6,7 @@
  * Every GIL this layer takes is given back through ph_detach, which also
  * ends the thread's "gilstate" binding on 3.12+ (see below).
  */
+#define PH_NEED_RUNTIME_STATE /* the binding's key lives in _PyRuntime */
 #include "internal.h"
 
 #include "pythread.h"
@@ -13,12 +14,6 @@
 #if PH_PY_AT_LEAST(3, 14)
 #error "compat/thread_states.c: unbind_gilstate() needs porting to this Python (3.14 keeps the binding elsewhere)"
 #elif PH_PY_AT_LEAST(3, 12)
-/* The binding's key lives in the runtime state, which only the internal
- * headers describe. */
-#define Py_BUILD_CORE 1
-#include "internal/pycore_runtime.h"
-#undef Py_BUILD_CORE
-
 /* 3.12+ binds each OS thread to the last thread state it attached (a
  * thread-specific pointer that PyGILState_* read), and attaching the next
  * one writes through the old pointer. Deleting a state from another thread

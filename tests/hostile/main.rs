@@ -13,3 +13,4 @@ mod process;
 mod signals;
 mod smoke;
 mod soak;
+mod teardown;

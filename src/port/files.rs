@@ -1,4 +1,4 @@
-//! The Python files under the paths given to `pyhost port`.
+//! The Python, C and C++ files under the paths given to `pyhost port`.
 
 use std::path::{Path, PathBuf};
 
@@ -7,8 +7,8 @@ use super::PortError;
 /// Folders never looked into: caches, version control, virtual environments.
 const SKIPPED: &[&str] = &["__pycache__", ".git", ".hg", ".svn", ".tox", ".venv", "venv", "node_modules"];
 
-/// `.py` files: each path that is a file, and every `.py` file under each
-/// folder (sorted, so runs and their output are stable). Any file name,
+/// Each path that is a file, and every `.py` file and C or C++ source
+/// (super::c::EXTENSIONS) under each folder (sorted, so runs and their output are stable). Any file name,
 /// UTF-8 or not, is kept as it is.
 pub fn collect(paths: &[PathBuf]) -> Result<Vec<PathBuf>, PortError> {
     let mut out = Vec::new();
@@ -37,9 +37,9 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), PortError> {
             if !SKIPPED.iter().any(|s| name == *s) {
                 walk(&path, out)?;
             }
-        } else if path.extension().is_some_and(|e| e == "py")
+        } else if (path.extension().is_some_and(|e| e == "py") || super::c::is_c_source(&path))
             && (file_type.is_file() || path.is_file())
-            // macOS metadata ("._name.py", AppleDouble) that some sdists carry: not Python.
+            // macOS metadata ("._name.py", AppleDouble) that some sdists carry: not source.
             && !name.as_encoded_bytes().starts_with(b"._")
         {
             out.push(path);

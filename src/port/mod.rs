@@ -4,9 +4,11 @@
 //! (without writing them) and [`write`] puts the rewrites in place. The
 //! scanning and rewriting is the Python side, port/pyhost_port, on fissix,
 //! run in child processes (tool.rs); the rules are one table,
-//! port/rules/python.toml (rules.rs). No clap here: src/cli/port.rs is the
-//! command line.
+//! port/rules/python.toml (rules.rs). C and C++ sources are checked in
+//! process by the C side (c/), against port/rules/c.toml. No clap here:
+//! src/cli/port.rs is the command line.
 
+pub mod c;
 pub mod files;
 pub mod render;
 pub mod rules;
@@ -114,7 +116,8 @@ pub struct CheckOptions {
 #[derive(Debug, Clone, Serialize)]
 pub struct CheckReport {
     pub targets: Vec<Version>,
-    pub tool: Tool,
+    /// The Python side's tool; None when no .py file was checked.
+    pub tool: Option<Tool>,
     pub files: usize,
     pub lines: u64,
     /// Findings that break at least one target, by file, line and column.
@@ -228,18 +231,17 @@ fn finding(path: &Path, raw: &tool::RawFinding, targets: &[Version]) -> Finding 
     }
 }
 
-/// Checks every `.py` file under `paths` against the targets.
+/// Checks every `.py`, `.c`, `.h`, `.cc`, `.cpp` (`.cxx`, `.hpp`) file under
+/// `paths` against the targets: Python files through the Python side, C
+/// and C++ files through the C side, into one report.
 pub fn check(paths: &[PathBuf], options: &CheckOptions) -> Result<CheckReport, PortError> {
     let started = std::time::Instant::now();
     let targets = resolve_targets(&options.targets)?;
-    let tool = tool::locate()?;
     let files = files::collect(paths)?;
-    let bar = progress_bar(options.progress, files.len(), "port check");
-    let processed = tool::run(&tool, "check", "dual", &files, jobs(options.jobs), &|n| bar.inc(n as u64))?;
-    bar.finish_and_clear();
+    let (c_files, py_files): (Vec<PathBuf>, Vec<PathBuf>) = files.iter().cloned().partition(|p| c::is_c_source(p));
     let mut report = CheckReport {
         targets: targets.clone(),
-        tool,
+        tool: None,
         files: files.len(),
         lines: 0,
         findings: Vec::new(),
@@ -247,29 +249,86 @@ pub fn check(paths: &[PathBuf], options: &CheckOptions) -> Result<CheckReport, P
         errors: Vec::new(),
         seconds: 0.0,
     };
-    for (path, p) in files.iter().zip(processed) {
-        report.lines += p.answer.lines;
-        if let Some(error) = p.answer.error {
-            report.errors.push(FileError { path: path.clone(), error });
+    let keep = |report: &mut CheckReport, f: Finding| {
+        if f.breaks_targets.is_empty() {
+            report.other_targets += 1;
+        } else {
+            report.findings.push(f);
         }
-        for raw in &p.answer.findings {
-            let f = finding(path, raw, &targets);
-            if f.breaks_targets.is_empty() {
-                report.other_targets += 1;
-            } else {
-                report.findings.push(f);
+    };
+    if !py_files.is_empty() {
+        let tool = tool::locate()?;
+        let bar = progress_bar(options.progress, py_files.len(), "port check");
+        let processed = tool::run(&tool, "check", "dual", &py_files, jobs(options.jobs), &|n| bar.inc(n as u64))?;
+        bar.finish_and_clear();
+        for (path, p) in py_files.iter().zip(processed) {
+            report.lines += p.answer.lines;
+            if let Some(error) = p.answer.error {
+                report.errors.push(FileError { path: path.clone(), error });
+            }
+            for raw in &p.answer.findings {
+                keep(&mut report, finding(path, raw, &targets));
             }
         }
+        report.tool = Some(tool);
     }
+    for path in &c_files {
+        match c::scan_file(path) {
+            Ok(scan) => {
+                report.lines += scan.lines;
+                for raw in scan.findings.iter().filter(|raw| !c_handled(raw)) {
+                    keep(&mut report, c_finding(path, raw, &targets));
+                }
+            }
+            Err(e) => report.errors.push(FileError { path: path.clone(), error: format!("cannot read: {e}") }),
+        }
+    }
+    // One order for both sides: by file (as collected), line, column.
+    let order: std::collections::HashMap<&PathBuf, usize> = files.iter().enumerate().map(|(i, p)| (p, i)).collect();
+    report.findings.sort_by_key(|f| (order.get(&f.path).copied(), f.line, f.column));
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)
+}
+
+/// Whether a C finding's code is compiled only for versions its rule does
+/// not break (a PyString_* call in the `#else` of `#if PY_MAJOR_VERSION >= 3`):
+/// handled by the file, so neither a finding nor one for other targets.
+pub fn c_handled(raw: &c::CFinding) -> bool {
+    let rule =
+        rules::get(raw.rule).unwrap_or_else(|| panic!("the C side reported {}, which the table lacks", raw.rule));
+    raw.versions.and(c::cond::Versions::from_fn(|v| rule.breaks.contains(v))).is_empty()
+}
+
+/// A C finding as a [`Finding`]: it breaks the targets its rule breaks and
+/// its line is compiled for (a `#if PY_MAJOR_VERSION >= 3` branch never breaks 2.7).
+pub fn c_finding(path: &Path, raw: &c::CFinding, targets: &[Version]) -> Finding {
+    let rule =
+        rules::get(raw.rule).unwrap_or_else(|| panic!("the C side reported {}, which the table lacks", raw.rule));
+    Finding {
+        path: path.to_path_buf(),
+        line: raw.line,
+        column: raw.column,
+        rule: rule.id.clone(),
+        kind: rule.kind,
+        message: rule.message.clone(),
+        detail: raw.detail.clone(),
+        breaks: rule.breaks,
+        breaks_targets: targets
+            .iter()
+            .copied()
+            .filter(|t| rule.breaks.contains(*t) && raw.versions.contains(*t))
+            .collect(),
+        fix: rule.fix.clone(),
+        auto: rule.auto,
+    }
 }
 
 /// Rewrites every `.py` file under `paths` in memory: nothing is written.
 pub fn fix(paths: &[PathBuf], options: &FixOptions) -> Result<FixOutcome, PortError> {
     let targets = resolve_targets(&options.targets)?;
     let tool = tool::locate()?;
-    let files = files::collect(paths)?;
+    // C sources are checked, never rewritten (yet).
+    let files: Vec<PathBuf> = files::collect(paths)?.into_iter().filter(|p| !c::is_c_source(p)).collect();
     let mut originals = Vec::new();
     for path in &files {
         originals.push(std::fs::read(path).map_err(|source| PortError::Read { path: path.clone(), source })?);

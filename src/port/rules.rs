@@ -1,5 +1,7 @@
-//! The rule table, port/rules/python.toml (compiled in), shared with the
-//! Python side: ids, kinds, the versions each rule breaks, messages, fixes.
+//! The rule tables (compiled in): port/rules/python.toml, shared with the
+//! Python side, and port/rules/c.toml, the C API table the C scanner
+//! (src/port/c) reads. Both give ids, kinds, the versions each rule breaks,
+//! messages and fixes, so findings from either look the same.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -9,6 +11,7 @@ use std::sync::OnceLock;
 use serde::{Deserialize, Serialize};
 
 pub const RULES_TOML: &str = include_str!("../../port/rules/python.toml");
+pub const C_RULES_TOML: &str = include_str!("../../port/rules/c.toml");
 
 /// A Python version as targets and rules name it: "2.7", "3.12".
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -126,6 +129,42 @@ pub struct Rule {
     pub methods: BTreeMap<String, String>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub builtins: BTreeMap<String, String>,
+    /// The C table's columns (port/rules/c.toml's header says what each means).
+    #[serde(flatten)]
+    pub c: Option<CRule>,
+}
+
+/// What a rule of port/rules/c.toml adds: the names it matches and the
+/// facts the README's table shows.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct CRule {
+    pub group: String,
+    /// Identifiers -> what replaces each.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub names: BTreeMap<String, String>,
+    /// Identifier prefixes -> what replaces names with that prefix.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub prefixes: BTreeMap<String, String>,
+    /// Struct members (after `.` or `->`) -> replacement.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub members: BTreeMap<String, String>,
+    /// A rule found by code rather than by name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub matcher: Option<Matcher>,
+    pub compat_py3c: String,
+    pub compat_pythoncapi_compat: String,
+    pub compat_pyhost: String,
+    pub source: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Matcher {
+    InitFunction,
+    Lvalue,
+    TpCompareSlot,
+    HashFormat,
+    PyUnicodeFormat,
 }
 
 #[derive(Debug, Deserialize)]
@@ -133,10 +172,26 @@ struct File {
     rule: Vec<Rule>,
 }
 
-/// Every rule, in the table's order.
+/// Every rule, the Python table's then the C table's, in their order.
 pub fn all() -> &'static [Rule] {
     static RULES: OnceLock<Vec<Rule>> = OnceLock::new();
-    RULES.get_or_init(|| toml::from_str::<File>(RULES_TOML).expect("port/rules/python.toml is valid").rule)
+    RULES.get_or_init(|| {
+        let mut rules = toml::from_str::<File>(RULES_TOML).expect("port/rules/python.toml is valid").rule;
+        let c = toml::from_str::<File>(C_RULES_TOML).expect("port/rules/c.toml is valid").rule;
+        assert!(c.iter().all(|r| r.c.is_some()), "every rule of port/rules/c.toml has the C columns");
+        rules.extend(c);
+        rules
+    })
+}
+
+/// The rules of port/rules/python.toml.
+pub fn python() -> impl Iterator<Item = &'static Rule> {
+    all().iter().filter(|r| r.c.is_none())
+}
+
+/// The rules of port/rules/c.toml, each with its C columns.
+pub fn c() -> impl Iterator<Item = (&'static Rule, &'static CRule)> {
+    all().iter().filter_map(|r| r.c.as_ref().map(|c| (r, c)))
 }
 
 pub fn get(id: &str) -> Option<&'static Rule> {
@@ -151,7 +206,25 @@ mod tests {
     fn the_table_parses_and_ids_are_unique() {
         let ids: std::collections::BTreeSet<_> = all().iter().map(|r| r.id.as_str()).collect();
         assert_eq!(ids.len(), all().len());
-        assert!(all().len() >= 60, "{}", all().len());
+        assert!(python().count() >= 60, "{}", python().count());
+        assert!(c().count() >= 20, "{}", c().count());
+    }
+
+    #[test]
+    fn c_rules_name_their_group_source_and_matchers() {
+        for (rule, c) in c() {
+            assert!(rule.id.starts_with("C-"), "{}", rule.id);
+            assert!(!rule.auto, "{}: no C rewrite exists yet", rule.id);
+            assert!(!c.source.is_empty() && !c.group.is_empty(), "{}", rule.id);
+            let matches = c.names.len() + c.prefixes.len() + c.members.len();
+            assert!(matches > 0 || c.matcher.is_some(), "{} matches nothing", rule.id);
+        }
+        let v = |s: &str| s.parse::<Version>().unwrap();
+        assert_eq!(get("C-LVALUE-PY-REFCNT").unwrap().breaks, Breaks::From(v("3.10")));
+        assert_eq!(get("C-LVALUE-PY-TYPE").unwrap().breaks, Breaks::From(v("3.11")));
+        assert_eq!(get("C-REMOVED-PY-UNICODE").unwrap().breaks, Breaks::From(v("3.12")));
+        assert_eq!(get("C-REMOVED-CALL-API").unwrap().breaks, Breaks::From(v("3.13")));
+        assert_eq!(get("C-PY2-COBJECT").unwrap().breaks, Breaks::From(v("3.2")));
     }
 
     #[test]

@@ -23,3 +23,6 @@ pub const EXTENSIONS: &[&str] = &["c", "h", "cc", "cpp", "cxx", "hpp"];
 pub fn is_c_source(path: &std::path::Path) -> bool {
     path.extension().and_then(|e| e.to_str()).is_some_and(|e| EXTENSIONS.contains(&e))
 }
+
+#[cfg(test)]
+mod tests;

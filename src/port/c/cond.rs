@@ -237,7 +237,7 @@ impl Eval<'_> {
             self.eat(")");
             return x;
         }
-        let Some(tok) = self.toks.get(self.pos).cloned() else { return None };
+        let tok = self.toks.get(self.pos).cloned()?;
         self.pos += 1;
         match tok.kind {
             TokKind::Number => number(&tok.text),

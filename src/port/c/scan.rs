@@ -360,10 +360,10 @@ impl Matching<'_> {
             }
             if let Some(&(rule, fix)) = t.names.get(name) {
                 self.push(rule, tok, tok.end, Some(format!("{name}: use {fix}")), versions_left);
-            } else if let Some(&(prefix, rule, fix)) = t.prefixes.iter().find(|(p, _, _)| name.starts_with(p)) {
-                if name.len() > prefix.len() {
-                    self.push(rule, tok, tok.end, Some(format!("{name}: use {fix}")), versions_left);
-                }
+            } else if let Some(&(_, rule, fix)) =
+                t.prefixes.iter().find(|(p, _, _)| name.starts_with(p) && name.len() > p.len())
+            {
+                self.push(rule, tok, tok.end, Some(format!("{name}: use {fix}")), versions_left);
             }
             if let Some(&(rule, fix)) = t.lvalues.get(name) {
                 self.lvalue(seg, i, rule, fix, versions_left);
@@ -380,10 +380,12 @@ impl Matching<'_> {
             if let Some(&(_, arg, parse)) = FORMAT_FUNCTIONS.iter().find(|(f, _, _)| *f == name) {
                 self.format_call(seg, i, arg, parse, versions);
             }
-            if name == "PyTypeObject" && seg.get(i + 1).is_some_and(|(t, _)| t.kind == TokKind::Ident) {
-                if text(seg, i + 2) == "=" && text(seg, i + 3) == "{" {
-                    self.type_initializer(seg, i + 3);
-                }
+            if name == "PyTypeObject"
+                && seg.get(i + 1).is_some_and(|(t, _)| t.kind == TokKind::Ident)
+                && text(seg, i + 2) == "="
+                && text(seg, i + 3) == "{"
+            {
+                self.type_initializer(seg, i + 3);
             }
         }
     }

@@ -165,6 +165,7 @@ pub enum Matcher {
     TpCompareSlot,
     HashFormat,
     PyUnicodeFormat,
+    OldBufferFormat,
 }
 
 #[derive(Debug, Deserialize)]

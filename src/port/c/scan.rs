@@ -344,6 +344,10 @@ impl Matching<'_> {
             let prev = if i > 0 { text(seg, i - 1) } else { "" };
             if prev == "." || prev == "->" {
                 if let Some(&(rule, fix)) = t.members.get(name) {
+                    // `o->ob_type` on a PyObject* compiles everywhere; the struct of an object type does not.
+                    if name.starts_with("ob_") && prev == "->" && base_is_object_pointer(seg, i - 1) {
+                        continue;
+                    }
                     let designated = prev == "." && i >= 2 && matches!(text(seg, i - 2), "{" | ",");
                     // A designated non-NULL `.tp_compare = f` is the crash rule's (below).
                     if !(designated && name == "tp_compare" && !is_null(&value_after_eq(seg, i + 1))) {
@@ -451,23 +455,17 @@ impl Matching<'_> {
             self.push(matcher_rule(Matcher::HashFormat), first, end, Some(detail), unclean);
         }
         if parse {
-            let bytes = units.as_bytes();
-            let old: Vec<String> =
-                bytes
-                    .iter()
-                    .enumerate()
-                    .filter(|&(k, &b)| (b == b'u' || b == b'Z') && !(k > 0 && bytes[k - 1] == b'e'))
-                    .map(|(k, &b)| {
-                        if bytes.get(k + 1) == Some(&b'#') {
-                            format!("{}#", b as char)
-                        } else {
-                            (b as char).to_string()
-                        }
-                    })
-                    .collect();
-            if !old.is_empty() {
-                let detail = format!("{name} format \"{format}\": {}", old.join(", "));
+            let units = format_units(units);
+            let py_unicode: Vec<&str> =
+                units.iter().copied().filter(|u| matches!(*u, "u" | "u#" | "Z" | "Z#")).collect();
+            if !py_unicode.is_empty() {
+                let detail = format!("{name} format \"{format}\": {}", py_unicode.join(", "));
                 self.push(matcher_rule(Matcher::PyUnicodeFormat), first, end, Some(detail), versions);
+            }
+            let old_buffer: Vec<&str> = units.iter().copied().filter(|u| matches!(*u, "w" | "w#" | "t#")).collect();
+            if !old_buffer.is_empty() {
+                let detail = format!("{name} format \"{format}\": {}", old_buffer.join(", "));
+                self.push(matcher_rule(Matcher::OldBufferFormat), first, end, Some(detail), versions);
             }
         }
     }
@@ -493,6 +491,70 @@ impl Matching<'_> {
             self.push(matcher_rule(Matcher::TpCompareSlot), tok, tok.end, Some(detail), versions);
         }
     }
+}
+
+/// The units of a PyArg_Parse format (before any `:` or `;`): a letter with
+/// its `#`, `*`, `!` or `&` suffix, or `es`/`et` with theirs; brackets and `|`, `$` dropped.
+fn format_units(units: &str) -> Vec<&str> {
+    let bytes = units.as_bytes();
+    let mut out = Vec::new();
+    let mut k = 0;
+    while k < bytes.len() {
+        let start = k;
+        if !bytes[k].is_ascii_alphabetic() {
+            k += 1;
+            continue;
+        }
+        k += 1;
+        if bytes[start] == b'e' && k < bytes.len() && matches!(bytes[k], b's' | b't') {
+            k += 1;
+        }
+        while k < bytes.len() && matches!(bytes[k], b'#' | b'*' | b'!' | b'&') {
+            k += 1;
+        }
+        out.push(&units[start..k]);
+    }
+    out
+}
+
+/// Whether the pointer before the `->` at `arrow` is a PyObject* or
+/// PyVarObject*: a cast `((PyObject *)x)->`, or a name whose nearest
+/// declaration before it is `PyObject *name` (a parameter or a local).
+fn base_is_object_pointer(seg: &Seg, arrow: usize) -> bool {
+    let object = |t: &str| matches!(t, "PyObject" | "PyVarObject");
+    if arrow == 0 {
+        return false;
+    }
+    let base = &seg[arrow - 1].0;
+    if base.text == ")" {
+        // Back to the matching `(`, then look for a cast right after it.
+        let mut depth = 0;
+        for k in (0..arrow).rev() {
+            match text(seg, k) {
+                ")" => depth += 1,
+                "(" => {
+                    depth -= 1;
+                    if depth == 0 {
+                        return text(seg, k + 1) == "(" && object(text(seg, k + 2)) && text(seg, k + 3) == "*";
+                    }
+                }
+                _ => {}
+            }
+        }
+        return false;
+    }
+    if base.kind != TokKind::Ident {
+        return false;
+    }
+    (2..arrow - 1)
+        .rev()
+        .find_map(|k| {
+            let declared = seg[k].0.text == base.text
+                && text(seg, k - 1) == "*"
+                && matches!(text(seg, k + 1), "," | ")" | ";" | "=" | "[");
+            declared.then(|| object(text(seg, k - 2)))
+        })
+        .unwrap_or(false)
 }
 
 /// The text of a string literal without its prefix and quotes (escapes kept).

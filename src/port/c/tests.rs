@@ -31,6 +31,7 @@ const CASES: &[(&str, &str)] = &[
     ("C-PY2-OB-FIELD", "self->ob_type->tp_free((PyObject *)self);"),
     ("C-FORMAT-HASH-SSIZE-T", "#include <Python.h>\nok = PyArg_ParseTuple(args, \"s#:f\", &s, &n);"),
     ("C-FORMAT-PY-UNICODE", "ok = PyArg_ParseTuple(args, \"Zu:f\", &z, &u);"),
+    ("C-FORMAT-OLD-BUFFER", "ok = PyArg_ParseTuple(args, \"w|i:f\", &buf, &i);"),
     ("C-REMOVED-PY-UNICODE", "p = PyUnicode_AS_UNICODE(o);"),
     ("C-REMOVED-UNICODE-ENCODE", "b = PyUnicode_EncodeUTF8(u, n, NULL);"),
     ("C-REMOVED-CALL-API", "r = PyEval_CallObject(f, args);"),
@@ -209,6 +210,11 @@ fn py_unicode_formats_only_in_parse_functions() {
     assert_eq!(scan("PyArg_ParseTuple(args, \"es\", \"utf-8\", &s);\n"), [], "es is not u");
     let found = scan("PyArg_ParseTupleAndKeywords(args, kw, \"Z|i\", kwlist, &z, &i);\n");
     assert_eq!(found.iter().map(|f| f.0).collect::<Vec<_>>(), ["C-FORMAT-PY-UNICODE"]);
+    // w* is the new buffer; w and t# are the old ones; `es#`'s `s` is not a unit of its own.
+    let clean = "#define PY_SSIZE_T_CLEAN\n#include <Python.h>\n";
+    assert_eq!(scan(&format!("{clean}PyArg_ParseTuple(args, \"w*et#O!\", &b, \"utf-8\", &s, &n, &T, &o);\n")), []);
+    let found = scan(&format!("{clean}PyArg_ParseTuple(args, \"(t)t#\", &a, &b, &n);\n"));
+    assert_eq!(found.iter().map(|f| f.0).collect::<Vec<_>>(), ["C-FORMAT-OLD-BUFFER"]);
 }
 
 #[test]
@@ -232,6 +238,16 @@ fn tp_compare_is_judged_per_version_and_null_is_fine() {
     assert_eq!(found.iter().map(|f| f.0).collect::<Vec<_>>(), ["C-TP-COMPARE-SLOT"]);
     let found = scan("PyTypeObject T = { PyVarObject_HEAD_INIT(NULL, 0) .tp_name = \"T\", .tp_compare = 0 };\n");
     assert_eq!(found.iter().map(|f| f.0).collect::<Vec<_>>(), ["C-PY2-TYPE-SLOT"]);
+}
+
+#[test]
+fn ob_fields_of_object_pointers_are_fine() {
+    let src = "static PyObject *f(PyObject *o, Spam *self)\n{\n    t = o->ob_type;\n    u = ((PyObject *)self)->ob_type;\n    self->ob_type->tp_free((PyObject *)self);\n}\n";
+    let found = scan(src);
+    assert_eq!(found.iter().map(|f| (f.0, f.1)).collect::<Vec<_>>(), [("C-PY2-OB-FIELD", 5)]);
+    // The nearest declaration decides: `self` is a PyObject* in the second function only.
+    let src = "void d(Spam *self) { self->ob_type->tp_free(self); }\nPyObject *g(PyObject *self) { return (PyObject *)self->ob_type; }\n";
+    assert_eq!(scan(src).iter().map(|f| f.1).collect::<Vec<_>>(), [1]);
 }
 
 #[test]

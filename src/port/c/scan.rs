@@ -364,10 +364,16 @@ impl Matching<'_> {
             }
             if let Some(&(rule, fix)) = t.names.get(name) {
                 self.push(rule, tok, tok.end, Some(format!("{name}: use {fix}")), versions_left);
-            } else if let Some(&(_, rule, fix)) =
+            } else if let Some(&(prefix, rule, fix)) =
                 t.prefixes.iter().find(|(p, _, _)| name.starts_with(p) && name.len() > p.len())
             {
-                self.push(rule, tok, tok.end, Some(format!("{name}: use {fix}")), versions_left);
+                // "PyBytes_ (bytes) or PyUnicode_ (text)" for PyString_Check: PyBytes_Check, PyUnicode_Check.
+                let rest = &name[prefix.len()..];
+                let fix: Vec<String> = fix
+                    .split(' ')
+                    .map(|w| if w.ends_with('_') { format!("{w}{rest}") } else { w.to_string() })
+                    .collect();
+                self.push(rule, tok, tok.end, Some(format!("{name}: use {}", fix.join(" "))), versions_left);
             }
             if let Some(&(rule, fix)) = t.lvalues.get(name) {
                 self.lvalue(seg, i, rule, fix, versions_left);

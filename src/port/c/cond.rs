@@ -129,8 +129,19 @@ struct Eval<'a> {
     v: Version,
     macros: &'a Macros,
     removed: &'a dyn Fn(&str) -> Option<Version>,
+    /// Macro bodies being evaluated, one inside the other.
     depth: u32,
+    /// Nested operators and parentheses: a hostile `#if ((((...` is unknown, not a stack overflow.
+    nest: u32,
+    /// Steps left for this condition: macros that each use the next many
+    /// times grow exponentially, and then the value is unknown.
+    budget: &'a std::cell::Cell<u32>,
 }
+
+/// How deep one condition's operators and parentheses may nest.
+const MAX_NEST: u32 = 200;
+/// How many tokens one condition may evaluate, macro bodies included, per version.
+const BUDGET: u32 = 20_000;
 
 impl Eval<'_> {
     fn peek(&self) -> &str {
@@ -220,6 +231,20 @@ impl Eval<'_> {
     }
 
     fn unary(&mut self) -> Val {
+        self.nest += 1;
+        let value = self.unary_inner();
+        self.nest -= 1;
+        value
+    }
+
+    fn unary_inner(&mut self) -> Val {
+        let left = self.budget.get();
+        if self.nest > MAX_NEST || left == 0 {
+            self.pos = self.toks.len();
+            self.budget.set(0);
+            return None;
+        }
+        self.budget.set(left - 1);
         if self.eat("!") {
             return self.unary().map(|x| i64::from(x == 0));
         }
@@ -301,8 +326,16 @@ impl Eval<'_> {
             if self.depth > 8 {
                 return None;
             }
-            let mut inner =
-                Eval { toks: body, pos: 0, v, macros: self.macros, removed: self.removed, depth: self.depth + 1 };
+            let mut inner = Eval {
+                toks: body,
+                pos: 0,
+                v,
+                macros: self.macros,
+                removed: self.removed,
+                depth: self.depth + 1,
+                nest: self.nest,
+                budget: self.budget,
+            };
             return if body.is_empty() { Some(0) } else { inner.ternary() };
         }
         if PY3_FLAGS.contains(&name) {
@@ -353,7 +386,8 @@ fn number(text: &str) -> Val {
 pub fn split(toks: &[Tok], macros: &Macros, removed: &dyn Fn(&str) -> Option<Version>) -> (Versions, Versions) {
     let (mut may_true, mut may_false) = (Versions::NONE, Versions::NONE);
     for (bit, v) in Versions::each().enumerate() {
-        let mut e = Eval { toks, pos: 0, v, macros, removed, depth: 0 };
+        let budget = std::cell::Cell::new(BUDGET);
+        let mut e = Eval { toks, pos: 0, v, macros, removed, depth: 0, nest: 0, budget: &budget };
         let value = e.ternary();
         let one = Versions(1 << bit);
         match value {

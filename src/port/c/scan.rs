@@ -51,6 +51,9 @@ const FORMAT_FUNCTIONS: &[(&str, usize, bool)] = &[
 
 /// How deep local `#include "..."` files are followed.
 const INCLUDE_DEPTH: u32 = 8;
+/// How far (in tokens) a call's arguments, a `(`'s `)` or a declaration are
+/// looked for: real code is far shorter, and a hostile file stays linear.
+const REACH: usize = 4_000;
 
 /// What the rules of the table match, by name.
 struct Table {
@@ -301,7 +304,7 @@ fn text(seg: &Seg, i: usize) -> &str {
 /// The index just past the `)` that closes the `(` at `open`.
 fn close_paren(seg: &Seg, open: usize) -> Option<usize> {
     let mut depth = 0i32;
-    for (i, (t, _)) in seg.iter().enumerate().skip(open) {
+    for (i, (t, _)) in seg.iter().enumerate().skip(open).take(REACH) {
         match t.text.as_str() {
             "(" | "[" | "{" => depth += 1,
             ")" | "]" | "}" => {
@@ -422,7 +425,7 @@ impl Matching<'_> {
         // The arguments at the call's top level.
         let mut args: Vec<Vec<usize>> = vec![Vec::new()];
         let mut depth = 0;
-        for (j, (t, _)) in seg.iter().enumerate().skip(i + 1) {
+        for (j, (t, _)) in seg.iter().enumerate().skip(i + 1).take(REACH) {
             match t.text.as_str() {
                 "(" | "[" | "{" => {
                     depth += 1;
@@ -577,7 +580,7 @@ fn value_after_eq(seg: &Seg, i: usize) -> Vec<String> {
     }
     let mut out = Vec::new();
     let mut depth = 0;
-    for (t, _) in &seg[i + 1..] {
+    for (t, _) in seg[i + 1..].iter().take(REACH) {
         match t.text.as_str() {
             "(" | "{" | "[" => depth += 1,
             ")" | "}" | "]" if depth == 0 => break,

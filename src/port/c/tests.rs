@@ -267,3 +267,25 @@ fn positions_are_one_based_lines_and_columns_with_the_byte_range() {
     assert_eq!(&src[f.start..f.end], "PyInt_AsLong");
     assert_eq!(scan.lines, 3);
 }
+
+#[test]
+fn hostile_input_stays_bounded() {
+    // Nesting deep enough to overflow a recursive evaluator's stack: unknown, so the code counts.
+    let deep = format!("#if {}1\nx = PyInt_AsLong(o);\n#endif\n", "(".repeat(100_000));
+    assert_eq!(scan(&deep).len(), 1);
+    // Macros that each use the next 40 times: 40^6 steps unbounded, unknown here.
+    let mut src = String::from("#define M0 PY_MAJOR_VERSION\n");
+    for k in 1..=6 {
+        let uses = vec![format!("M{}", k - 1); 40].join(" + ");
+        src.push_str(&format!("#define M{k} ({uses})\n"));
+    }
+    src.push_str("#if M6 > 0\nx = PyInt_AsLong(o);\n#endif\n");
+    assert_eq!(scan(&src).len(), 1);
+    // Many unclosed calls and arrows: each looks a bounded distance ahead or back.
+    let calls = "PyArg_ParseTuple(args, \"s#\", ".repeat(3_000) + &"a->ob_type ".repeat(3_000);
+    let found = scan_source(None, calls.as_bytes()).findings;
+    assert_eq!(found.iter().filter(|f| f.rule == "C-PY2-OB-FIELD").count(), 3_000);
+    // Bytes that are not UTF-8, unclosed comments and literals, a lone backslash.
+    let junk = b"#if \xff\xfe \\\n/* open\n\"x\\\n'\xc3\n#define\n#\n\\";
+    let _ = scan_source(None, junk);
+}

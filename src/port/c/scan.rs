@@ -49,8 +49,9 @@ const FORMAT_FUNCTIONS: &[(&str, usize, bool)] = &[
     ("PyEval_CallMethod", 2, false),
 ];
 
-/// How deep local `#include "..."` files are followed.
+/// How deep local `#include "..."` files are followed, and how large one may be.
 const INCLUDE_DEPTH: u32 = 8;
+const MAX_HEADER: u64 = 8 << 20;
 /// How far (in tokens) a call's arguments, a `(`'s `)` or a declaration are
 /// looked for: real code is far shorter, and a hostile file stays linear.
 const REACH: usize = 4_000;
@@ -240,7 +241,9 @@ impl Pre<'_> {
         if !self.included.insert(path.clone()) {
             return;
         }
-        if let Ok(source) = std::fs::read(&path) {
+        // Only a regular file of a header's size: `#include "/dev/zero"` is not read.
+        let header = std::fs::metadata(&path).is_ok_and(|m| m.is_file() && m.len() <= MAX_HEADER);
+        if let Some(source) = header.then(|| std::fs::read(&path).ok()).flatten() {
             // The header's own includes are relative to the header.
             let sub_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
             let mut inner = Pre {

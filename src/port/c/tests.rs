@@ -202,6 +202,9 @@ fn hash_formats_need_ssize_t_clean_before_python_h() {
     let src = format!("#include \"mod.h\"\n{call}");
     assert_eq!(scan_source(Some(dir.path()), src.as_bytes()).findings, []);
     assert_eq!(scan(&src).len(), 1, "without the header's folder, nothing says it is clean");
+    // A device or a folder named as a header is not read (it would never end).
+    let src = format!("#include \"/dev/zero\"\n#include \".\"\n{call}");
+    assert_eq!(scan_source(Some(dir.path()), src.as_bytes()).findings.len(), 1);
 }
 
 #[test]

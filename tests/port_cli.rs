@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 mod common;
-use common::{pyhost, run};
+use common::{pyhost, run, validate_sarif};
 
 const ALL: &str = "2.7,3.9,3.11,3.13";
 
@@ -154,37 +154,14 @@ fn sarif_output_is_valid_sarif_2_1_0() {
     assert!(location["artifactLocation"]["uri"].as_str().unwrap().ends_with("except_comma/module.py"));
     assert_eq!(result["level"], "error");
     // Against the SARIF 2.1.0 schema, with jsonschema, both from scripts/fetch-port-tools.
-    let tool = pyhost::port::tool::locate().unwrap_or_else(|e| panic!("{e}"));
-    let mut command = Command::new(&tool.python);
-    command
-        .args(["-E", "-s", "-c"])
-        .arg(
-            "import sys, json; sys.path.insert(0, sys.argv[1]); import jsonschema; \
-             schema = json.load(open(sys.argv[2])); log = json.load(open(sys.argv[3])); \
-             jsonschema.validators.validator_for(schema)(schema).validate(log); print('valid')",
-        )
-        .arg(&tool.tools)
-        .arg(tool.tools.join("sarif-schema-2.1.0.json"))
-        .arg(&out);
-    let validated = run(command);
+    let validated = validate_sarif(&out);
     assert_eq!(validated.code(), 0, "{validated}");
     assert_eq!(validated.stdout.trim(), "valid");
     // And a log that breaks the schema is caught: the check can fail.
     let mut broken = log.clone();
     broken["runs"][0]["results"][0]["level"] = "fatal".into();
     std::fs::write(&out, serde_json::to_vec(&broken).unwrap()).unwrap();
-    let mut command = Command::new(&tool.python);
-    command
-        .args(["-E", "-s", "-c"])
-        .arg(
-            "import sys, json; sys.path.insert(0, sys.argv[1]); import jsonschema; \
-             schema = json.load(open(sys.argv[2])); log = json.load(open(sys.argv[3])); \
-             jsonschema.validators.validator_for(schema)(schema).validate(log)",
-        )
-        .arg(&tool.tools)
-        .arg(tool.tools.join("sarif-schema-2.1.0.json"))
-        .arg(&out);
-    assert_ne!(run(command).code(), 0);
+    assert_ne!(validate_sarif(&out).code(), 0);
 }
 
 #[test]

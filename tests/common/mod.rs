@@ -144,3 +144,21 @@ pub fn info() -> serde_json::Value {
 pub fn isolations() -> Vec<String> {
     info()["isolation_modes"].as_array().unwrap().iter().map(|m| m.as_str().unwrap().to_string()).collect()
 }
+
+/// Validates a SARIF log against the SARIF 2.1.0 schema with jsonschema,
+/// both installed by scripts/fetch-port-tools; prints "valid" when it is.
+pub fn validate_sarif(log: &std::path::Path) -> Finished {
+    let tool = pyhost::port::tool::locate().unwrap_or_else(|e| panic!("{e}"));
+    let mut command = Command::new(&tool.python);
+    command
+        .args(["-E", "-s", "-c"])
+        .arg(
+            "import sys, json; sys.path.insert(0, sys.argv[1]); import jsonschema; \
+             schema = json.load(open(sys.argv[2])); log = json.load(open(sys.argv[3])); \
+             jsonschema.validators.validator_for(schema)(schema).validate(log); print('valid')",
+        )
+        .arg(&tool.tools)
+        .arg(tool.tools.join("sarif-schema-2.1.0.json"))
+        .arg(log);
+    run(command)
+}

@@ -216,18 +216,35 @@ fn progress_bar(show: bool, total: usize, what: &str) -> indicatif::ProgressBar 
 
 fn finding(path: &Path, raw: &tool::RawFinding, targets: &[Version]) -> Finding {
     let rule = rules::get(&raw.rule).unwrap_or_else(|| panic!("the tool reported {}, which the table lacks", raw.rule));
-    Finding {
-        path: path.to_path_buf(),
-        line: raw.line,
-        column: raw.column,
-        rule: rule.id.clone(),
-        kind: rule.kind,
-        message: rule.message.clone(),
-        detail: raw.detail.clone(),
-        breaks: rule.breaks,
-        breaks_targets: targets.iter().copied().filter(|t| rule.breaks.contains(*t)).collect(),
-        fix: rule.fix.clone(),
-        auto: raw.auto.unwrap_or(rule.auto),
+    let mut found = Finding::of_rule(rule, path, (raw.line, raw.column), raw.detail.clone(), targets, |_| true);
+    found.auto = raw.auto.unwrap_or(rule.auto);
+    found
+}
+
+impl Finding {
+    /// A finding of `rule` at `path:line:column`, breaking those of the
+    /// targets the rule breaks and `applies` keeps.
+    fn of_rule(
+        rule: &Rule,
+        path: &Path,
+        (line, column): (u32, u32),
+        detail: Option<String>,
+        targets: &[Version],
+        applies: impl Fn(Version) -> bool,
+    ) -> Finding {
+        Finding {
+            path: path.to_path_buf(),
+            line,
+            column,
+            rule: rule.id.clone(),
+            kind: rule.kind,
+            message: rule.message.clone(),
+            detail,
+            breaks: rule.breaks,
+            breaks_targets: targets.iter().copied().filter(|t| rule.breaks.contains(*t) && applies(*t)).collect(),
+            fix: rule.fix.clone(),
+            auto: rule.auto,
+        }
     }
 }
 
@@ -304,23 +321,7 @@ pub fn c_handled(raw: &c::CFinding) -> bool {
 pub fn c_finding(path: &Path, raw: &c::CFinding, targets: &[Version]) -> Finding {
     let rule =
         rules::get(raw.rule).unwrap_or_else(|| panic!("the C side reported {}, which the table lacks", raw.rule));
-    Finding {
-        path: path.to_path_buf(),
-        line: raw.line,
-        column: raw.column,
-        rule: rule.id.clone(),
-        kind: rule.kind,
-        message: rule.message.clone(),
-        detail: raw.detail.clone(),
-        breaks: rule.breaks,
-        breaks_targets: targets
-            .iter()
-            .copied()
-            .filter(|t| rule.breaks.contains(*t) && raw.versions.contains(*t))
-            .collect(),
-        fix: rule.fix.clone(),
-        auto: rule.auto,
-    }
+    Finding::of_rule(rule, path, (raw.line, raw.column), raw.detail.clone(), targets, |t| raw.versions.contains(t))
 }
 
 /// Rewrites every `.py` file under `paths` in memory: nothing is written.

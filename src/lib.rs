@@ -6,6 +6,7 @@
 
 pub mod bench;
 pub mod cache;
+pub mod cext;
 pub mod child;
 pub mod cli;
 pub mod host;

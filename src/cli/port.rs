@@ -71,13 +71,40 @@ struct CheckArgs {
     /// Write the format to FILE (the terminal then gets the text report).
     #[arg(long, value_name = "FILE")]
     output: Option<PathBuf>,
+
+    #[command(flatten)]
+    build: BuildArgs,
 }
 
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+/// `port check --build`: the C files compiled against each target's headers.
+#[derive(Debug, clap::Args)]
+struct BuildArgs {
+    /// Compile each PATH (C files) against every target interpreter's headers
+    /// with -Werror=implicit-function-declaration, -Werror=int-conversion and
+    /// -Werror=incompatible-pointer-types, link it into a shared object, and
+    /// check that the target's libpython exports every Py* symbol it needs.
+    /// Prints a pass / build-error grid, the first errors below it. Exit
+    /// status: 0 when every cell passes, 1 otherwise.
+    #[arg(long)]
+    build: bool,
+
+    /// With --build: put pyhost's compat header folder on the include path
+    /// (#include <pyhost/legacy_compat.h>; `pyhost info --json` names it).
+    #[arg(long, requires = "build")]
+    compat: bool,
+
+    /// With --build: seconds one compile may take.
+    #[arg(long, value_name = "SECONDS", default_value_t = 120.0, requires = "build")]
+    build_timeout: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 enum Format {
     Text,
     Json,
     Sarif,
+    /// --build only: the grid as a Markdown table.
+    Markdown,
 }
 
 /// Rewrite what can be rewritten: print a unified diff, or with --write
@@ -298,12 +325,17 @@ fn verify_and_write(dirs: &[PathBuf], options: &VerifyOptions, cells: &CellArgs,
 }
 
 fn check(args: CheckArgs) -> anyhow::Result<i32> {
+    if args.build.build {
+        return build_check(args);
+    }
+    anyhow::ensure!(args.format != Format::Markdown, "--format markdown goes with --build");
     let options = CheckOptions { targets: targets(&args.common), jobs: args.common.jobs, progress: true };
     let report = port::check(&args.common.paths, &options)?;
     let formatted = match args.format {
         Format::Text => render::text(&report),
         Format::Json => render::json(&report),
         Format::Sarif => render::sarif(&report),
+        Format::Markdown => unreachable!("refused above"),
     };
     match &args.output {
         Some(file) => {
@@ -331,4 +363,32 @@ fn fix(args: FixArgs) -> anyhow::Result<i32> {
     }
     eprint!("{}", render::fix_summary(&outcome, args.write));
     Ok(if outcome.files.iter().any(|f| f.error.is_some()) { 1 } else { 0 })
+}
+
+fn build_check(args: CheckArgs) -> anyhow::Result<i32> {
+    use crate::port::build_check::{self, BuildCheckOptions};
+    anyhow::ensure!(
+        !matches!(args.format, Format::Sarif),
+        "--format sarif is for findings; --build prints text, json or markdown"
+    );
+    let options = BuildCheckOptions {
+        targets: targets(&args.common),
+        compat: args.build.compat,
+        jobs: args.common.jobs,
+        timeout: crate::host::config::seconds(args.build.build_timeout, "--build-timeout")?,
+    };
+    let report = build_check::check_build(&args.common.paths, &options)?;
+    let formatted = match args.format {
+        Format::Json => build_check::json(&report),
+        Format::Markdown => build_check::markdown(&report),
+        Format::Text | Format::Sarif => build_check::text(&report),
+    };
+    match &args.output {
+        Some(file) => {
+            std::fs::write(file, formatted).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", file.display()))?;
+            print_stdout(&build_check::text(&report))?;
+        }
+        None => print_stdout(&formatted)?,
+    }
+    Ok(if report.all_pass() { 0 } else { 1 })
 }

@@ -6,8 +6,8 @@ use std::sync::Mutex;
 use serde::Serialize;
 
 use crate::matrix::outcome::{Outcome, judge};
-use crate::matrix::selftest::{Runner, run_cell};
-use crate::matrix::{Module, cell_spec, cell_timeout, fixture_site, modules};
+use crate::matrix::selftest::Runner;
+use crate::matrix::{Module, cell_timeout, fixture_site, modules, run_module};
 
 use super::print_stdout;
 
@@ -68,6 +68,8 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     };
     let timeout = crate::host::config::seconds(args.timeout, "--timeout")?;
     let runner = Runner { binary: std::env::current_exe()?, python: Some(crate::python::chosen()?.executable.clone()) };
+    // Native parts (a manifest's [native]) are built here, for this interpreter.
+    let scratch = tempfile::Builder::new().prefix("pyhost-native-").tempdir()?;
     let queue: Mutex<Vec<&Module>> = Mutex::new(found.iter().rev().collect());
     let results = Mutex::new(Vec::new());
     let jobs = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2));
@@ -75,8 +77,8 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         for _ in 0..jobs.max(1) {
             s.spawn(|| {
                 while let Some(module) = queue.lock().unwrap().pop() {
-                    let result =
-                        run_cell(&runner, &cell_spec(module, python_path.clone()), cell_timeout(module, timeout));
+                    let timeout = cell_timeout(module, timeout);
+                    let result = run_module(module, &runner, python_path.clone(), timeout, scratch.path(), None);
                     let expectation = module.manifest.expectation(&version);
                     let (outcome, expected) = judge(result.outcome, &expectation);
                     results.lock().unwrap().push(Tested {

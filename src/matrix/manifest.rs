@@ -24,6 +24,9 @@
 //! [ported.expect]
 //! default = { outcome = "pass" }
 //! ```
+//!
+//! A module with a native part (C sources pyhost builds per interpreter,
+//! see native.rs) says so in `[native]`, and may expect `build-error`.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -45,6 +48,8 @@ pub struct Manifest {
     pub run: RunSettings,
     /// What to expect after `pyhost port fix`.
     pub ported: Option<Ported>,
+    /// C sources pyhost builds per interpreter (see native.rs).
+    pub native: Option<super::native::Native>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -98,6 +103,9 @@ impl Manifest {
     /// fuzzer calls it).
     pub fn parse(text: &str) -> anyhow::Result<Manifest> {
         let manifest: Manifest = toml::from_str(text)?;
+        if let Some(native) = &manifest.native {
+            native.check().map_err(anyhow::Error::msg)?;
+        }
         if let Some(timeout) = manifest.run.timeout {
             crate::host::config::seconds(timeout, "[run] timeout")?;
         }
@@ -112,7 +120,8 @@ impl Manifest {
             }
             if !expectation.outcome.is_expectable() {
                 bail!(
-                    "{key:?} expects {}, but a manifest can only expect pass, fail, unloadable, crash or hang",
+                    "{key:?} expects {}, but a manifest can only expect pass, fail, unloadable, crash, hang or \
+                     build-error",
                     expectation.outcome
                 );
             }

@@ -9,6 +9,7 @@
 pub mod builds;
 pub mod doctor;
 pub mod manifest;
+pub mod native;
 pub mod outcome;
 pub mod render;
 pub mod selftest;
@@ -290,6 +291,8 @@ pub fn run_jobs<'a>(
     let queue = Mutex::new(VecDeque::from(work));
     let done = Mutex::new(Vec::new());
     let cancelled = || cancel.is_some_and(|c| c.load(Ordering::SeqCst));
+    // Native parts are built here, per cell, and removed with the folder.
+    let scratch = tempfile::Builder::new().prefix("pyhost-native-").tempdir();
     std::thread::scope(|s| {
         for _ in 0..jobs.max(1) {
             s.spawn(|| {
@@ -298,9 +301,14 @@ pub fn run_jobs<'a>(
                         return;
                     }
                     let Some(job) = queue.lock().unwrap().pop_front() else { return };
-                    let python_path = fixture_site(&job.label).into_iter().collect();
-                    let spec = cell_spec(job.module, python_path);
-                    let result = run_cell_until(&job.runner, &spec, job.timeout, cancel.cloned());
+                    let result = match &scratch {
+                        Ok(scratch) => run_job(&job, scratch.path(), cancel),
+                        Err(e) => selftest::CellResult {
+                            outcome: Outcome::Fail,
+                            detail: Some(format!("cannot create a temporary folder: {e}")),
+                            seconds: 0.0,
+                        },
+                    };
                     done.lock().unwrap().push((job, result));
                     bar.inc();
                 }
@@ -308,6 +316,41 @@ pub fn run_jobs<'a>(
         }
     });
     done.into_inner().unwrap()
+}
+
+/// One cell: its native part built (if it has one), then its self_test.
+fn run_job(job: &Job, scratch: &Path, cancel: Option<&Arc<AtomicBool>>) -> selftest::CellResult {
+    let python_path = fixture_site(&job.label).into_iter().collect();
+    run_module(job.module, &job.runner, python_path, job.timeout, scratch, cancel)
+}
+
+/// Builds the module's native part, if it has one, for the interpreter
+/// `runner` runs (in a folder under `scratch`, put first on the
+/// python_path), then runs its self_test with `runner` in a child process.
+pub fn run_module(
+    module: &Module,
+    runner: &selftest::Runner,
+    mut python_path: Vec<PathBuf>,
+    timeout: Duration,
+    scratch: &Path,
+    cancel: Option<&Arc<AtomicBool>>,
+) -> selftest::CellResult {
+    let started = std::time::Instant::now();
+    match native::build(module, runner, scratch) {
+        Ok(native) => python_path.splice(0..0, native),
+        Err((outcome, detail)) => {
+            let seconds = started.elapsed().as_secs_f64();
+            return selftest::CellResult { outcome, detail: Some(detail), seconds };
+        }
+    };
+    run_cell_until(runner, &cell_spec(module, python_path), timeout, cancel.cloned())
+}
+
+/// A cell that has no result because its whole column has none (pyhost did
+/// not build against that interpreter, or it is missing): never as expected,
+/// even for a module whose manifest expects its own native part to fail.
+pub fn unmeasured_cell(module: &Module, label: &str, state: State, outcome: Outcome, detail: String) -> Cell {
+    Cell { expected: false, ..judged_cell(module, label, state, outcome, Some(detail), 0.0) }
 }
 
 /// A judged cell.
@@ -344,7 +387,7 @@ pub fn run(options: &Options) -> anyhow::Result<MatrixResult> {
             match &prepared.runner {
                 Ok(runner) => work.push(Job::new(label, runner, module, options.timeout, 0)),
                 Err((outcome, detail)) => {
-                    result.cells.push(judged_cell(module, label, options.state, *outcome, Some(detail.clone()), 0.0))
+                    result.cells.push(unmeasured_cell(module, label, options.state, *outcome, detail.clone()))
                 }
             }
         }

@@ -19,7 +19,8 @@ pub enum Outcome {
     Crash,
     /// It did not finish within its timeout.
     Hang,
-    /// pyhost could not be built against that interpreter.
+    /// pyhost could not be built against that interpreter, or the
+    /// module's native part could not (a manifest may expect the latter).
     BuildError,
     /// Failed where the manifest said it would.
     Xfail,
@@ -46,7 +47,10 @@ impl Outcome {
 
     /// What a manifest may declare.
     pub fn is_expectable(self) -> bool {
-        matches!(self, Outcome::Pass | Outcome::Fail | Outcome::Unloadable | Outcome::Crash | Outcome::Hang)
+        matches!(
+            self,
+            Outcome::Pass | Outcome::Fail | Outcome::Unloadable | Outcome::Crash | Outcome::Hang | Outcome::BuildError
+        )
     }
 
     /// What actually happened, whatever the manifest said: `xfail` is a
@@ -107,11 +111,15 @@ impl fmt::Display for Outcome {
 
 /// The cell's reported outcome and whether it matches the expectation. A
 /// declared failure that fails is `xfail`, one that passes `xpass` (not a
-/// match); a missing interpreter or a build error never matches.
+/// match); a missing interpreter never matches, and a build error only
+/// where the manifest expects one (a native part that cannot build there;
+/// a column whose pyhost did not build is never expected: see
+/// `matrix::unmeasured_cell`).
 pub fn judge(actual: Outcome, expected: &Expectation) -> (Outcome, bool) {
     match (expected.outcome, actual) {
         (Outcome::Fail, Outcome::Fail) => (Outcome::Xfail, true),
         (Outcome::Fail, Outcome::Pass) => (Outcome::Xpass, false),
+        (Outcome::BuildError, Outcome::BuildError) => (actual, true),
         (_, Outcome::SkippedMissing | Outcome::BuildError) => (actual, false),
         (wanted, got) => (got, wanted == got),
     }
@@ -135,6 +143,8 @@ mod tests {
         assert_eq!(judge(Outcome::Fail, &expect(Outcome::Unloadable)), (Outcome::Fail, false));
         assert_eq!(judge(Outcome::SkippedMissing, &expect(Outcome::Pass)), (Outcome::SkippedMissing, false));
         assert_eq!(judge(Outcome::BuildError, &expect(Outcome::Pass)), (Outcome::BuildError, false));
+        assert_eq!(judge(Outcome::BuildError, &expect(Outcome::BuildError)), (Outcome::BuildError, true));
+        assert_eq!(judge(Outcome::Pass, &expect(Outcome::BuildError)), (Outcome::Pass, false));
     }
 
     #[test]

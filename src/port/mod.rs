@@ -8,6 +8,7 @@
 //! process by the C side (c/), against port/rules/c.toml. No clap here:
 //! src/cli/port.rs is the command line.
 
+pub mod build_check;
 pub mod c;
 pub mod files;
 pub mod render;

@@ -326,8 +326,7 @@ pub fn verify(
                     jobs.push(Job::new(label, runner, after, options.timeout, index * 2 + 1));
                 }
                 Err((outcome, detail)) => {
-                    let cell =
-                        |m: &Module, state| matrix::judged_cell(m, label, state, *outcome, Some(detail.clone()), 0.0);
+                    let cell = |m: &Module, state| matrix::unmeasured_cell(m, label, state, *outcome, detail.clone());
                     cells.insert(
                         (before.id.clone(), label.clone()),
                         (Some(cell(before, State::Original)), Some(cell(after, State::Ported))),

@@ -26,6 +26,9 @@ struct Info {
     runtime_version: String,
     isolation_modes: Vec<Isolation>,
     default_isolation: Isolation,
+    /// The folder holding pyhost/legacy_compat.h, for users' C extensions
+    /// (-I this folder); written on first use. None when it cannot be written.
+    compat_include_dir: Option<std::path::PathBuf>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<i32> {
@@ -35,6 +38,9 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         runtime_version: runtime_version(),
         isolation_modes: supported_isolations(),
         default_isolation: default_isolation(),
+        compat_include_dir: crate::cext::header::include_dir()
+            .map_err(|e| tracing::warn!("the compat header's folder: {e}"))
+            .ok(),
     };
     if args.json {
         print_stdout(&format!("{}\n", serde_json::to_string_pretty(&info)?))?;
@@ -53,6 +59,13 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         ("free-threaded", if info.build.gil_disabled { "yes".into() } else { "no".into() }),
         ("loaded", info.runtime_version.replace('\n', " ")),
         ("isolation", format!("{} (default: {})", modes.join(", "), info.default_isolation)),
+        (
+            "compat header",
+            match &info.compat_include_dir {
+                Some(dir) => format!("-I{} (#include <{}>)", dir.display(), crate::cext::header::HEADER),
+                None => "(cannot be written; see the warning above)".into(),
+            },
+        ),
     ];
     for (label, value) in rows {
         text.push_str(&format!("  {label:<14} {value}\n"));

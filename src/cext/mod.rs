@@ -150,3 +150,27 @@ pub fn build(spec: &BuildSpec, target: &Target) -> Result<Result<(), BuildFailur
     }
     Ok(Err(BuildFailure { stage: Stage::UndefinedSymbols, lines }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_headers_name_the_package_before_anything_runs() {
+        let target = Target {
+            label: "3.9".into(),
+            version: "3.9.2".into(),
+            include_dir: "/nonexistent/include/python3.9".into(),
+            library: "/nonexistent/libpython3.9.so".into(),
+        };
+        let spec = BuildSpec {
+            sources: &[PathBuf::from("x.c")],
+            output: Path::new("/nonexistent/x.so"),
+            include_dirs: &[],
+            timeout: Duration::from_secs(5),
+        };
+        let error = build(&spec, &target).unwrap_err();
+        assert!(matches!(error, ToolError::NoHeaders { .. }), "{error}");
+        assert!(error.to_string().contains("apt-get install python3.9-dev"), "{error}");
+    }
+}

@@ -102,3 +102,28 @@ pub fn build(module: &Module, runner: &Runner, scratch: &Path) -> Result<Option<
         Err(failure) => Err((Outcome::BuildError, failure.text())),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::matrix::manifest::Manifest;
+
+    #[test]
+    fn a_native_table_is_checked() {
+        let ok =
+            Manifest::parse("[native]\nname = \"tally\"\nsources = [\"tally.c\", \"src/util.c\"]\ncompat = true\n");
+        assert!(ok.unwrap().native.unwrap().compat);
+        for (table, complaint) in [
+            ("name = \"my-tally\"\nsources = [\"t.c\"]", "must be a module name"),
+            ("name = \"tally\"\nsources = []", "at least one .c file"),
+            ("name = \"tally\"\nsources = [\"../t.c\"]", "inside the module's folder"),
+            ("name = \"tally\"\nsources = [\"/tmp/t.c\"]", "inside the module's folder"),
+            ("name = \"tally\"\nsources = [\"t.cpp\"]", ".c files"),
+            ("name = \"tally\"\nsources = [\"t.c\"]\nflags = [\"-O3\"]", "unknown field"),
+        ] {
+            let error = format!("{:#}", Manifest::parse(&format!("[native]\n{table}\n")).unwrap_err());
+            assert!(error.contains(complaint), "{table}: {error}");
+        }
+        let expects = Manifest::parse("[expect]\n\"3\" = { outcome = \"build-error\", reason = \"PyString_*\" }\n");
+        assert_eq!(expects.unwrap().expectation("3.11").outcome, crate::matrix::outcome::Outcome::BuildError);
+    }
+}

@@ -14,7 +14,7 @@ H_E_ACUTE = u'h\xe9' if sys.version_info[0] >= 3 else u'h\xe9'.encode('utf-8')
 
 
 def interpreter_id():
-    """This interpreter's id on 3.12+ (0 is the main interpreter), else None."""
+    """This interpreter's id (0 is the main interpreter)."""
     for name in ('_interpreters', '_xxsubinterpreters'):
         try:
             module = __import__(name)
@@ -38,5 +38,5 @@ class LegacyCextPorted(pyhost.Module):
         # On 3.12+ the module runs in an own-GIL sub-interpreter (the
         # default): had the probe seen the extension refuse it, the module
         # would have been placed in the main interpreter, id 0.
-        current = interpreter_id()
-        assert current != 0, 'placed in the main interpreter: the extension refused its own-GIL interpreter'
+        if sys.version_info >= (3, 12):
+            assert interpreter_id() != 0, 'placed in the main interpreter: the extension refused its own-GIL interpreter'

@@ -278,7 +278,7 @@ fn vendored_headers_match_their_pins() {
 #[test]
 fn a_missing_compiler_names_the_package() {
     let mut command = pyhost(["port", "check", "--build", "--target", &minor()]);
-    command.arg(root().join("py2-fixtures/legacy_cext/legacy_tally.c")).env("CC", "/nonexistent/gcc");
+    command.arg(root().join("py2-fixtures/legacy_cext/legacy_tally.c")).env("PYHOST_BUILD_CC", "/nonexistent/gcc");
     let finished = run(command);
     assert_eq!(finished.code(), 2, "{finished}");
     assert!(finished.stderr.contains("apt-get install gcc"), "{finished}");
@@ -339,16 +339,7 @@ fn the_matrix_builds_native_parts_per_interpreter() {
     copy_module("legacy_cext", &mods);
     copy_module("legacy_cext_ported", &mods);
     let version = minor();
-    let mut command = pyhost([
-        "matrix",
-        "--python",
-        &version,
-        "--source",
-        env!("CARGO_MANIFEST_DIR"),
-        "--format",
-        "json",
-        "--modules",
-    ]);
+    let mut command = pyhost(["matrix", "--python", &version, "--format", "json", "--modules"]);
     command.arg(&mods);
     let finished = run(command);
     assert_eq!(finished.code(), 0, "every cell is what its manifest expects: {finished}");

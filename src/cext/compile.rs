@@ -11,12 +11,18 @@ use crate::child::{ChildError, ChildSpec};
 pub const WERROR: [&str; 3] =
     ["-Werror=implicit-function-declaration", "-Werror=int-conversion", "-Werror=incompatible-pointer-types"];
 
-/// The compiler: $CC (a command, possibly with arguments), else gcc.
+/// The compiler for users' C files: $PYHOST_BUILD_CC, else $CC (a command,
+/// possibly with arguments), else gcc. PYHOST_BUILD_CC leaves the compiler
+/// of pyhost's own compat layer (CC) alone.
 pub fn compiler() -> Vec<OsString> {
-    match std::env::var("CC") {
-        Ok(cc) if !cc.trim().is_empty() => cc.split_whitespace().map(OsString::from).collect(),
-        _ => vec!["gcc".into()],
+    for key in ["PYHOST_BUILD_CC", "CC"] {
+        if let Ok(cc) = std::env::var(key)
+            && !cc.trim().is_empty()
+        {
+            return cc.split_whitespace().map(OsString::from).collect();
+        }
     }
+    vec!["gcc".into()]
 }
 
 /// The command line after the compiler itself.

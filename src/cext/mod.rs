@@ -43,14 +43,14 @@ impl Target {
     /// `python` names when given, else the one this process would give a child.
     pub fn of_pyhost(binary: &Path, python: Option<&Path>) -> Result<Target, ToolError> {
         let mut child = crate::child::ChildSpec::new(binary, Duration::from_secs(60)).args(["info", "--json"]);
-        match (python, crate::python::child_env()) {
-            (Some(python), _) => child = child.env(crate::python::PYTHON_ENV, python),
-            (None, Some((key, value))) => child = child.env(key, value),
-            (None, None) => {}
+        // child_env() loads this process's interpreter: only when none is named.
+        if let Some(python) = python {
+            child = child.env(crate::python::PYTHON_ENV, python);
+        } else if let Some((key, value)) = crate::python::child_env() {
+            child = child.env(key, value);
         }
-        let finished = child
-            .run(b"")
-            .map_err(|e| ToolError::Info { binary: binary.to_path_buf(), detail: e.to_string() })?;
+        let finished =
+            child.run(b"").map_err(|e| ToolError::Info { binary: binary.to_path_buf(), detail: e.to_string() })?;
         let info: serde_json::Value = serde_json::from_str(&finished.stdout)
             .map_err(|e| ToolError::Info { binary: binary.to_path_buf(), detail: e.to_string() })?;
         let text = |key: &str| info[key].as_str().map(str::to_string);
@@ -72,7 +72,9 @@ impl Target {
 /// Why a build could not be judged at all: the tools, not the code.
 #[derive(Debug, thiserror::Error)]
 pub enum ToolError {
-    #[error("no C compiler: `{program}` cannot run ({source}); install it: apt-get install gcc (or set CC)")]
+    #[error(
+        "no C compiler: `{program}` cannot run ({source}); install it: apt-get install gcc (or set PYHOST_BUILD_CC or CC)"
+    )]
     NoCompiler { program: String, source: std::io::Error },
     #[error("`nm` cannot run ({source}); install it: apt-get install binutils")]
     NoNm { source: std::io::Error },

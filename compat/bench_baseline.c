@@ -3,6 +3,9 @@
  *  - the host-to-module call the Rust layer makes (take the interpreter's GIL
  *    with this thread's state, call a method, release); the bench prints the
  *    Rust layer's cost as a ratio to this, measured in the same run;
+ *  - notify delivery one event per GIL hold (`pyhost bench notify`): the
+ *    same call per event as the host's batches make, with an acquire and a
+ *    release around each;
  *  - one cycle of `pyhost bench soak`: an interpreter made, a script run in
  *    it, the interpreter ended, with nothing of the host around it; the soak
  *    prints the host's memory growth per restart beside this one's.
@@ -26,6 +29,29 @@ int ph_bench_raw_calls(ph_tstate *ts, ph_obj *obj, const char *method, size_t co
         PyEval_SaveThread();
     }
     /* Leave the thread unbound, as every other release in compat does. */
+    PyEval_RestoreThread(ts);
+    ph_detach();
+    return 0;
+}
+
+int ph_bench_raw_notify(ph_tstate *ts, ph_obj *deliver, ph_obj *obj, const char *const *events,
+                        const char *const *payloads, size_t count) {
+    for (size_t i = 0; i < count; i++) {
+        PyEval_RestoreThread(ts);
+        PyObject *event = ph_str_from_utf8(events[i], strlen(events[i]));
+        PyObject *payload = ph_str_from_utf8(payloads[i], strlen(payloads[i]));
+        PyObject *result = NULL;
+        if (event != NULL && payload != NULL) result = PyObject_CallFunctionObjArgs(deliver, obj, event, payload, NULL);
+        Py_XDECREF(event);
+        Py_XDECREF(payload);
+        if (result == NULL) {
+            PyErr_Clear();
+            ph_detach();
+            return -1;
+        }
+        Py_DECREF(result);
+        PyEval_SaveThread();
+    }
     PyEval_RestoreThread(ts);
     ph_detach();
     return 0;

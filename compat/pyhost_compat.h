@@ -187,6 +187,12 @@ int ph_path_to_fs(ph_obj *obj, char **out, size_t *len);
  * C-API baseline `pyhost bench` compares the Rust layer with. ts belongs to
  * the calling thread and is not current. Returns 0, or -1 if a call raised. */
 int ph_bench_raw_calls(ph_tstate *ts, ph_obj *obj, const char *method, size_t count);
+/* The notify bench's baseline, one event per GIL hold: for each of count
+ * events, take the GIL with ts, call deliver(obj, events[i], payloads[i])
+ * (both native str, from NUL-terminated UTF-8), release. ts as above.
+ * Returns 0, or -1 if a call raised. */
+int ph_bench_raw_notify(ph_tstate *ts, ph_obj *deliver, ph_obj *obj, const char *const *events,
+                        const char *const *payloads, size_t count);
 /* One cycle of the soak's baseline, plain CPython with no host around it:
  * for PH_ISOLATION_SHARED or PH_ISOLATION_OWN_GIL, a new sub-interpreter
  * made as the host makes them, `script` run in its __main__, the interpreter
@@ -195,6 +201,19 @@ int ph_bench_raw_calls(ph_tstate *ts, ph_obj *obj, const char *method, size_t co
  * main_ts: the calling thread's main-interpreter state, GIL not held.
  * Returns 0, or -1 with the script's traceback in *err (ph_free). */
 int ph_bench_soak_cycle(ph_tstate *main_ts, int isolation, const char *script, char **err);
+
+/* ----------------------------------------------------------------- puller */
+
+/* The host's side of a puller: writes the next pair of UTF-8 texts (valid
+ * until its next call) and returns 1, or returns 0 when there is none.
+ * Called with the GIL held; it must not run Python code or take a GIL. */
+typedef int (*ph_pull_fn)(void *ctx, const char **first, size_t *first_len, const char **second,
+                          size_t *second_len);
+/* A callable taking no arguments: each call returns the next pair from
+ * pull(ctx) as a tuple of two native str, or None. GIL held. */
+ph_obj *ph_puller_new(ph_pull_fn pull, void *ctx);
+/* From now on the puller returns None and never touches ctx again. GIL held. */
+void ph_puller_close(ph_obj *puller);
 
 /* ---------------------------------------------------------- native module */
 

@@ -237,3 +237,79 @@ fn doctor_finds_this_interpreter() {
     let ours = ours.unwrap_or_else(|| panic!("doctor did not list {executable}:\n{found}"));
     assert_eq!(ours["embeddable"], true, "{ours}");
 }
+
+/// A hang pid file's process is still running: `kill(pid, 0)` succeeds.
+const SEES_HANG_RUNNING: &str = r#"import os
+import time
+import pyhost
+
+HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+class SeesHangRunning(pyhost.Module):
+    def self_test(self):
+        marker = os.path.join(HERE, 'hang.pid')
+        deadline = time.time() + 60
+        while not os.path.exists(marker) and time.time() < deadline:
+            time.sleep(0.05)
+        with open(marker) as f:
+            pid = int(f.read())
+        os.kill(pid, 0)  # raises once the hang's cell is over
+"#;
+
+/// Cells run at once by default, and a crash or a hang costs only its own
+/// cell: while the hang's cell is still running (its process alive), the
+/// crash's cell and a third one have run beside it. With `--jobs 1` the
+/// third cell runs after the hang's was killed, and fails.
+#[test]
+fn matrix_cells_run_in_parallel_and_a_hang_holds_only_its_cell() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("par");
+    module(
+        &dir,
+        "a_hangs",
+        "import os\nimport time\nimport pyhost\n\nHERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))\n\n\
+         class Hangs(pyhost.Module):\n    def self_test(self):\n        \
+         with open(os.path.join(HERE, 'hang.pid.tmp'), 'w') as f:\n            f.write(str(os.getpid()))\n        \
+         os.rename(os.path.join(HERE, 'hang.pid.tmp'), os.path.join(HERE, 'hang.pid'))\n        \
+         while True:\n            time.sleep(1)\n",
+        "[expect]\ndefault = { outcome = \"hang\", reason = \"sleeps forever\" }\n[run]\ntimeout = 10\n",
+    );
+    module(
+        &dir,
+        "b_crashes",
+        "import ctypes\nimport pyhost\n\nclass Crashes(pyhost.Module):\n    def self_test(self):\n        ctypes.string_at(0)\n",
+        "[expect]\ndefault = { outcome = \"crash\", reason = \"reads address 0\" }\n",
+    );
+    module(
+        &dir,
+        "c_sees_hang_running",
+        SEES_HANG_RUNNING,
+        "[expect]\ndefault = { outcome = \"pass\" }\n[run]\ntimeout = 90\n",
+    );
+    let grid = |jobs: Option<&str>| {
+        let _ = std::fs::remove_file(dir.join("hang.pid"));
+        let mut command = pyhost(["matrix", "--python", &minor(), "--format", "json", "--modules"]);
+        command.arg(&dir);
+        if let Some(jobs) = jobs {
+            command.args(["--jobs", jobs]);
+        }
+        let finished = run(command);
+        let result: Value = serde_json::from_str(&finished.stdout).unwrap_or_else(|e| panic!("{e}: {finished}"));
+        (finished, result)
+    };
+
+    let cpus = std::thread::available_parallelism().unwrap().get();
+    assert!(cpus >= 2, "this test needs 2 CPUs (the default --jobs is their number), found {cpus}");
+    let (finished, result) = grid(None);
+    assert_eq!(finished.code(), 0, "{finished}");
+    assert_eq!(cell(&result, "par/a_hangs")["outcome"], "hang");
+    assert_eq!(cell(&result, "par/b_crashes")["outcome"], "crash");
+    assert_eq!(cell(&result, "par/c_sees_hang_running")["outcome"], "pass", "{result}");
+
+    let (finished, result) = grid(Some("1"));
+    assert_eq!(finished.code(), 1, "one at a time, the third cell runs after the hang: {finished}");
+    assert_eq!(cell(&result, "par/a_hangs")["outcome"], "hang");
+    assert_eq!(cell(&result, "par/b_crashes")["outcome"], "crash");
+    assert_eq!(cell(&result, "par/c_sees_hang_running")["outcome"], "fail", "{result}");
+}

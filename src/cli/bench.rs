@@ -1,5 +1,6 @@
 //! `pyhost bench`: print the runtime's costs against same-run baselines.
 
+use crate::bench::notify::NotifySettings;
 use crate::bench::soak::{SoakReport, SoakSettings};
 use crate::bench::{self, BenchReport, CALL_TARGET, PARALLEL_TARGET, Settings};
 use crate::python::Isolation;
@@ -30,6 +31,29 @@ pub struct Args {
 #[derive(Debug, clap::Subcommand)]
 enum Command {
     Soak(SoakArgs),
+    Notify(NotifyArgs),
+}
+
+/// Events per second delivered to the notify() of several modules, each in
+/// its own interpreter, against raw C taking the GIL once per event,
+/// measured in the same run (target: at least 2x).
+#[derive(Debug, clap::Args)]
+struct NotifyArgs {
+    /// Modules, each with its own interpreter and notify thread.
+    #[arg(long, default_value_t = NotifySettings::default().modules)]
+    modules: usize,
+
+    /// Events each module receives per round.
+    #[arg(long, default_value_t = NotifySettings::default().events)]
+    events: usize,
+
+    /// Rounds of each (baseline and pyhost alternate).
+    #[arg(long, default_value_t = NotifySettings::default().rounds)]
+    rounds: usize,
+
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
 }
 
 /// Restart a module over and over in a real host, and set the host's memory
@@ -164,9 +188,22 @@ fn soak(args: SoakArgs) -> anyhow::Result<i32> {
     Ok(if grew { 1 } else { 0 })
 }
 
+fn notify(args: NotifyArgs) -> anyhow::Result<i32> {
+    let settings = NotifySettings { modules: args.modules, events: args.events, rounds: args.rounds };
+    let figure = bench::notify::run(&settings)?;
+    if args.json {
+        print_stdout(&format!("{}\n", serde_json::to_string_pretty(&figure)?))?;
+    } else {
+        print_stdout(&figure.text())?;
+    }
+    Ok(0)
+}
+
 pub fn run(args: Args) -> anyhow::Result<i32> {
-    if let Some(Command::Soak(soak_args)) = args.command {
-        return soak(soak_args);
+    match args.command {
+        Some(Command::Soak(soak_args)) => return soak(soak_args),
+        Some(Command::Notify(notify_args)) => return notify(notify_args),
+        None => {}
     }
     let settings = Settings { calls: args.calls, work: args.work, ..Settings::default() };
     let report = bench::run(&settings)?;

@@ -8,6 +8,7 @@ pub mod calls;
 pub mod config;
 pub mod control;
 pub mod deadline;
+pub mod delivery;
 pub mod discovery;
 pub mod memory;
 pub mod module;

@@ -57,6 +57,7 @@ use std::time::{Duration, Instant};
 use crate::python::{EndOutcome, Error, Interpreter, Isolation, Leftover, OwnedObj};
 
 use super::bounded::{self, Straggler, Waited};
+use super::delivery;
 use super::notify::{Notice, NotifyQueue};
 use super::placement::is_refusal;
 use super::pyside::{self, Meta};
@@ -485,15 +486,9 @@ impl Slot {
         // One queue and thread per module: a slow notify() delays only its
         // own module's events.
         bounded::spawn_module_thread(format!("{}:notify", self.name), move || {
-            while let Some(notice) = queue.next() {
-                let outcome =
-                    interpreter.gil().and_then(|gil| pyside::notify(&gil, &instance, &notice.event, &notice.payload));
-                queue.delivered();
-                if let Err(error) = outcome {
-                    queue.close();
-                    slot.fail(&shared, generation, describe(&error));
-                    break;
-                }
+            if let Err(error) = delivery::run(&queue, &interpreter, &instance) {
+                queue.close();
+                slot.fail(&shared, generation, describe(&error));
             }
         })
     }

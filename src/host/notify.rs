@@ -7,6 +7,13 @@
 //! for ticks and state changes are the ones that matter. When the module is
 //! unloaded the queue is closed: events still waiting are discarded, and no
 //! notify() starts after that (one in progress may finish).
+//!
+//! The notify thread drains the queue in batches (host/delivery.rs): it
+//! takes the first event with `next`, then, while it holds the module's
+//! GIL, each following one with `next_now`, one at a time as it delivers
+//! them. Events not yet delivered stay here, so the bound and the
+//! drop-the-oldest policy above apply to them exactly as to single events,
+//! and a close between two events of a batch ends the batch.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -22,7 +29,9 @@ pub struct Notice {
 struct Inner {
     waiting: VecDeque<Notice>,
     closed: bool,
-    /// The notify thread is inside notify() now.
+    /// Close once the waiting events are delivered (see `close_when_drained`).
+    closing: bool,
+    /// The notify thread is inside a batch of notify() calls now.
     delivering: bool,
 }
 
@@ -37,7 +46,7 @@ pub struct NotifyQueue {
 impl NotifyQueue {
     pub fn new(limit: usize, dropped: Arc<AtomicU64>) -> NotifyQueue {
         NotifyQueue {
-            inner: Mutex::new(Inner { waiting: VecDeque::new(), closed: false, delivering: false }),
+            inner: Mutex::new(Inner { waiting: VecDeque::new(), closed: false, closing: false, delivering: false }),
             changed: Condvar::new(),
             limit: limit.max(1),
             dropped,
@@ -62,8 +71,9 @@ impl NotifyQueue {
         self.changed.notify_all();
     }
 
-    /// For the notify thread: the next event, once there is one, or None
-    /// once the queue is closed. The caller calls `delivered` after it.
+    /// For the notify thread: the first event of a batch, once there is
+    /// one, or None once the queue is closed. The caller calls `delivered`
+    /// when the batch is over.
     pub fn next(&self) -> Option<Notice> {
         let mut inner = self.lock();
         loop {
@@ -74,11 +84,22 @@ impl NotifyQueue {
                 inner.delivering = true;
                 return Some(notice);
             }
+            if inner.closing {
+                inner.closed = true;
+                return None;
+            }
             inner = self.changed.wait(inner).unwrap_or_else(|p| p.into_inner());
         }
     }
 
-    /// For the notify thread: notify() returned.
+    /// For the notify thread, inside a batch: the next waiting event, if
+    /// there is one now and the queue is still open; never waits.
+    pub fn next_now(&self) -> Option<Notice> {
+        let mut inner = self.lock();
+        if inner.closed { None } else { inner.waiting.pop_front() }
+    }
+
+    /// For the notify thread: the batch is over (its last notify() returned).
     pub fn delivered(&self) {
         self.lock().delivering = false;
         self.changed.notify_all();
@@ -89,6 +110,13 @@ impl NotifyQueue {
         let mut inner = self.lock();
         inner.closed = true;
         inner.waiting.clear();
+        self.changed.notify_all();
+    }
+
+    /// Closes the queue once every event waiting now or offered before then
+    /// is delivered: for a caller that feeds a known set of events (the bench).
+    pub fn close_when_drained(&self) {
+        self.lock().closing = true;
         self.changed.notify_all();
     }
 
@@ -137,6 +165,49 @@ mod tests {
         assert_eq!(dropped.load(Ordering::Relaxed), 7);
         let kept: Vec<String> = (0..3).map(|_| queue.next().unwrap().payload).inspect(|_| queue.delivered()).collect();
         assert_eq!(kept, ["7", "8", "9"]);
+    }
+
+    #[test]
+    fn a_batch_takes_events_one_at_a_time_so_the_bound_still_applies() {
+        let dropped = Arc::new(AtomicU64::new(0));
+        let queue = NotifyQueue::new(3, Arc::clone(&dropped));
+        for n in 0..3 {
+            queue.offer(notice(n));
+        }
+        assert_eq!(queue.next().unwrap().payload, "0");
+        // Mid-batch, events keep arriving: the waiting ones are still bounded.
+        for n in 3..6 {
+            queue.offer(notice(n));
+        }
+        assert_eq!(queue.waiting(), 3);
+        assert_eq!(dropped.load(Ordering::Relaxed), 2);
+        let rest: Vec<String> = std::iter::from_fn(|| queue.next_now()).map(|n| n.payload).collect();
+        assert_eq!(rest, ["3", "4", "5"]);
+        queue.delivered();
+        assert!(queue.wait_idle(Some(Instant::now())));
+    }
+
+    #[test]
+    fn a_close_ends_a_batch_between_two_events() {
+        let queue = NotifyQueue::new(10, Arc::new(AtomicU64::new(0)));
+        queue.offer(notice(1));
+        queue.offer(notice(2));
+        assert!(queue.next().is_some());
+        queue.close();
+        assert!(queue.next_now().is_none());
+        assert!(!queue.wait_idle(Some(Instant::now())), "the batch is still in progress");
+        queue.delivered();
+        assert!(queue.wait_idle(Some(Instant::now())));
+    }
+
+    #[test]
+    fn close_when_drained_delivers_what_waits_then_closes() {
+        let queue = NotifyQueue::new(10, Arc::new(AtomicU64::new(0)));
+        queue.offer(notice(1));
+        queue.close_when_drained();
+        assert_eq!(queue.next().unwrap().payload, "1");
+        queue.delivered();
+        assert!(queue.next().is_none());
     }
 
     #[test]

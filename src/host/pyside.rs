@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::python::{Gil, Obj, OwnedObj, Result, end_forked_child, in_forked_child};
+use crate::python::{Gil, Obj, OwnedObj, Pair, Result, end_forked_child, in_forked_child};
 
 pub const SOURCE: &str = include_str!("../../python/pyhost.py");
 const SPAWN_MAIN: &str = include_str!("../../python/spawn_main.py");
@@ -103,8 +103,11 @@ pub fn serve(gil: &Gil<'_>, instance: &OwnedObj) -> Result<()> {
     call(gil, "_host_serve", vec![instance.bind(gil)?]).map(drop)
 }
 
-pub fn notify(gil: &Gil<'_>, instance: &OwnedObj, event: &str, payload: &str) -> Result<()> {
-    call(gil, "_host_notify", vec![instance.bind(gil)?, gil.str(event)?, gil.str(payload)?]).map(drop)
+/// notify() for each pair `next` gives (event, JSON payload), in one call
+/// into Python under the GIL already held: the module is marked current
+/// once, and each event is taken only when Python asks for it.
+pub fn notify_batch(gil: &Gil<'_>, instance: &OwnedObj, next: &mut dyn FnMut() -> Option<Pair>) -> Result<()> {
+    gil.with_puller(next, |puller| call(gil, "_host_notify_batch", vec![instance.bind(gil)?, puller]).map(drop))
 }
 
 /// Sets the instance's `stopping` event, which serve() and notify() may be

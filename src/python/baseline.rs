@@ -65,3 +65,45 @@ pub fn soak_cycle(main: &Interpreter, isolation: Isolation, script: &str) -> Res
     }
     Ok(())
 }
+
+/// Times the notify baseline from the current thread: for each event, the
+/// GIL taken with this thread's own state in the object's interpreter,
+/// `deliver(object, event, payload)` called, the GIL released
+/// (compat/bench_baseline.c). `deliver` must be of the same interpreter.
+pub fn raw_notify(deliver: &OwnedObj, object: &OwnedObj, events: &[(String, String)]) -> Result<Duration> {
+    if gil::holds_any() {
+        return Err(Error::Usage("the baseline must run without a GIL held".into()));
+    }
+    if deliver.interpreter() != object.interpreter() {
+        return Err(Error::Usage("the baseline's function and object must share an interpreter".into()));
+    }
+    runtime::ensure_running()?;
+    let texts = |pick: fn(&(String, String)) -> &String| {
+        events.iter().map(|e| c_string(pick(e).as_bytes(), "an event")).collect::<Result<Vec<_>>>()
+    };
+    let (names, payloads) = (texts(|e| &e.0)?, texts(|e| &e.1)?);
+    let name_ptrs: Vec<*const libc::c_char> = names.iter().map(|c| c.as_ptr()).collect();
+    let payload_ptrs: Vec<*const libc::c_char> = payloads.iter().map(|c| c.as_ptr()).collect();
+    let lease = object.interpreter().inner.checkout(false)?;
+    let started = Instant::now();
+    // SAFETY: the lease's state is this thread's in the objects' interpreter,
+    // not current since no guard is held; both objects are alive (we hold
+    // references) and belong there; every pointer is a NUL-terminated string
+    // that outlives the call, `events.len()` of each.
+    let status = unsafe {
+        ffi::api().ph_bench_raw_notify(
+            lease.ts(),
+            deliver.as_ptr(),
+            object.as_ptr(),
+            name_ptrs.as_ptr(),
+            payload_ptrs.as_ptr(),
+            events.len(),
+        )
+    };
+    let elapsed = started.elapsed();
+    drop(lease);
+    if status < 0 {
+        return Err(Error::Usage("the notify baseline's call raised".into()));
+    }
+    Ok(elapsed)
+}

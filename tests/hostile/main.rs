@@ -9,6 +9,7 @@ mod config;
 mod control;
 mod harness;
 mod lifecycle;
+mod notify;
 mod process;
 mod signals;
 mod smoke;

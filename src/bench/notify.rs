@@ -64,7 +64,7 @@ pub struct NotifySettings {
 
 impl Default for NotifySettings {
     fn default() -> Self {
-        NotifySettings { modules: 10, events: 5000, rounds: 5 }
+        NotifySettings { modules: 10, events: 10_000, rounds: 9 }
     }
 }
 

@@ -1,8 +1,8 @@
 //! Event delivery in batches (host/delivery.rs): a module's events reach
 //! notify() in order, under the queue's bound and drop-the-oldest policy as
 //! before, an exception in the middle of a batch fails the module as one
-//! delivered alone did, and a module stuck or spinning in notify() delays
-//! no other module.
+//! delivered alone did, and a module stuck in notify() delays no other
+//! module.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -51,13 +51,15 @@ fn seen(dir: &Path) -> Vec<u64> {
     std::fs::read_to_string(dir.join("seen")).unwrap_or_default().lines().map(|l| l.trim().parse().unwrap()).collect()
 }
 
-/// Starts a host with `gated` (and `extra` config), holds its notify
-/// thread in the gate, and queues `count` events `ev` behind it.
-fn gated_with_waiting(extra: &str, count: u64) -> Host {
+/// Starts a host with `gated` (`keys` in its config table, `options` among
+/// its options), holds its notify thread in the gate, and queues `count`
+/// events `ev` behind it.
+fn gated_with_waiting(keys: &str, options: &str, count: u64) -> Host {
     let setup = Setup::new();
     setup.module("gated", GATED);
     let dir = path_str(setup.dir.path());
-    let config = format!("[modules.gated]\nrestart = \"never\"\n{extra}\n[modules.gated.options]\ndir = {dir:?}\n");
+    let config =
+        format!("[modules.gated]\nrestart = \"never\"\n{keys}\n[modules.gated.options]\ndir = {dir:?}\n{options}\n");
     let host = setup.config(&config).start(&[]);
     host.wait_started(STARTED);
     host.wait_for_state("gated", "running", STARTED);
@@ -76,7 +78,7 @@ fn release(host: &Host) {
 
 #[test]
 fn a_batch_keeps_the_queue_bound_and_drops_the_oldest() {
-    let host = gated_with_waiting("notify_queue_limit = 5", 12);
+    let host = gated_with_waiting("notify_queue_limit = 5", "", 12);
     release(&host);
     let dir = host.setup.dir.path().to_path_buf();
     wait_until(&host, "the last event", || seen(&dir).last() == Some(&11));
@@ -91,7 +93,7 @@ fn a_batch_keeps_the_queue_bound_and_drops_the_oldest() {
 
 #[test]
 fn an_exception_mid_batch_fails_the_module_as_for_a_single_event() {
-    let host = gated_with_waiting("notify_queue_limit = 100\n[modules.gated.options]\nraise_at = 3", 8);
+    let host = gated_with_waiting("notify_queue_limit = 100", "raise_at = 3", 8);
     release(&host);
     let status = host.wait_for_state("gated", "failed", STARTED);
     let error = status["error"].as_str().unwrap_or_default();
@@ -102,10 +104,10 @@ fn an_exception_mid_batch_fails_the_module_as_for_a_single_event() {
     assert_eq!(seen(&dir), [0, 1, 2, 3]);
     assert_eq!(status["notifications_dropped"], 0, "{status}");
     host.assert_witness_alive(Duration::from_secs(10));
+    assert_eq!(seen(&dir), [0, 1, 2, 3], "events were delivered to the failed module");
     let (finished, report) = host.stop();
     assert_eq!(finished.code(), 0, "{finished}");
     assert_eq!(module(&report, "gated")["state"], "failed", "{report}");
-    assert_eq!(seen(&dir), [0, 1, 2, 3]);
 }
 
 /// Sets state `seq` to 0..COUNT as fast as it can once `go` exists.
@@ -188,20 +190,6 @@ class SleepsInNotify(pyhost.Module):
         self.stopping.wait(3600)
 "#;
 
-/// Holds the (shared) GIL as much as CPython lets a thread: only the
-/// interpreter's switch interval takes it away.
-const SPINS_IN_NOTIFY: &str = r#"
-import pyhost
-
-
-class SpinsInNotify(pyhost.Module):
-    NOTIFY_TYPES = ['ev']
-
-    def notify(self, event, payload):
-        while not self.stopping.is_set():
-            pass
-"#;
-
 const COUNTS: &str = r#"
 import os
 import pyhost
@@ -223,17 +211,22 @@ class Counts(pyhost.Module):
         os.rename(tmp, self.get_option('out'))
 "#;
 
+/// A module stuck in notify() with events waiting behind it, in a batch
+/// that never ends, beside one that gets every event. (A notify() that
+/// spins in Python without ever blocking is another matter: on 3.9-3.13 a
+/// thread of one shared-GIL interpreter never hands the GIL to another
+/// interpreter's thread, batches or not; see the README.)
 #[test]
-fn a_module_stuck_or_spinning_in_notify_delays_no_other() {
+fn a_module_stuck_in_notify_delays_no_other() {
     let setup = Setup::new();
-    setup.module("sleeps", SLEEPS_IN_NOTIFY).module("spins", SPINS_IN_NOTIFY).module("counts", COUNTS);
+    setup.module("sleeps", SLEEPS_IN_NOTIFY).module("counts", COUNTS);
     let out = setup.dir.path().join("count");
     // One GIL for all, so a batch that held it would show.
     let config =
         format!("isolation = \"shared\"\nshutdown_timeout = 5\n[modules.counts.options]\nout = {:?}\n", path_str(&out));
     let host = setup.config(&config).start(&[]);
     host.wait_started(STARTED);
-    for name in ["sleeps", "spins", "counts"] {
+    for name in ["sleeps", "counts"] {
         host.wait_for_state(name, "running", STARTED);
     }
     for n in 0..20 {
@@ -244,7 +237,7 @@ fn a_module_stuck_or_spinning_in_notify_delays_no_other() {
     host.assert_witness_alive(Duration::from_secs(10));
     let (finished, report) = host.stop();
     assert_eq!(finished.code(), 0, "{finished}");
-    for name in ["sleeps", "spins", "counts"] {
+    for name in ["sleeps", "counts"] {
         let m = module(&report, name);
         assert_eq!(m["state"], "stopped", "{report}");
         assert_eq!(m["leftover_threads"].as_array().unwrap().len(), 0, "{report}");

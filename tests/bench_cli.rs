@@ -66,3 +66,27 @@ fn bench_soak_measures_every_isolation_against_plain_cpython() {
     assert_eq!(text.code(), 0, "{text}");
     assert!(text.stdout.contains("plain CPython") && text.stdout.contains("ctl restart"), "{text}");
 }
+
+/// `pyhost bench notify`: every sub-interpreter isolation of the build
+/// measured, both paths, the ratios and the target; every event counted
+/// (the bench fails if a module missed one). No figure is asserted.
+#[test]
+fn bench_notify_reports_both_paths_per_isolation() {
+    let finished = run(pyhost(["bench", "notify", "--json", "--modules", "3", "--events", "300", "--rounds", "1"]));
+    assert_eq!(finished.code(), 0, "{finished}");
+    let report: serde_json::Value = serde_json::from_str(&finished.stdout).unwrap();
+    assert_eq!(report["modules"], 3);
+    assert_eq!(report["target"], 2.0);
+    let measured: Vec<&str> =
+        report["runs"].as_array().unwrap().iter().map(|r| r["isolation"].as_str().unwrap()).collect();
+    let expected: Vec<&str> = isolations().iter().map(String::as_str).filter(|m| *m != "main").collect();
+    assert_eq!(measured, expected, "{report}");
+    for run in report["runs"].as_array().unwrap() {
+        for key in ["baseline_per_s", "pyhost_per_s", "ratio", "baseline_cpu_ns", "pyhost_cpu_ns", "cpu_ratio"] {
+            assert!(run[key].as_f64().unwrap() > 0.0, "{key}: {report}");
+        }
+    }
+    let text = run(pyhost(["bench", "notify", "--modules", "2", "--events", "100", "--rounds", "1"]));
+    assert_eq!(text.code(), 0, "{text}");
+    assert!(text.stdout.contains("the target of >= 2x") && text.stdout.contains("one GIL hold per event"), "{text}");
+}

@@ -79,7 +79,8 @@ fn bench_notify_reports_both_paths_per_isolation() {
     assert_eq!(report["target"], 2.0);
     let measured: Vec<&str> =
         report["runs"].as_array().unwrap().iter().map(|r| r["isolation"].as_str().unwrap()).collect();
-    let expected: Vec<&str> = isolations().iter().map(String::as_str).filter(|m| *m != "main").collect();
+    let modes = isolations();
+    let expected: Vec<&str> = modes.iter().map(String::as_str).filter(|m| *m != "main").collect();
     assert_eq!(measured, expected, "{report}");
     for run in report["runs"].as_array().unwrap() {
         for key in ["baseline_per_s", "pyhost_per_s", "ratio", "baseline_cpu_ns", "pyhost_cpu_ns", "cpu_ratio"] {

@@ -8,9 +8,9 @@ use std::ffi::c_void;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use super::error::Result;
-use super::ffi;
 use super::gil::Gil;
 use super::object::Obj;
+use super::{ffi, fork};
 
 /// What a puller yields: two texts (an event and its JSON payload, say).
 pub type Pair = (String, String);
@@ -32,6 +32,13 @@ unsafe extern "C" fn pull(
     // other way, until it closes the puller (after which compat never calls
     // this again); compat calls it with the GIL held, so never twice at once.
     let context = unsafe { &mut *ctx.cast::<Context<'_>>() };
+    // A child forked from module code in the middle of the pulling must not
+    // take the host's items (the parent delivers them; a lock may be held
+    // by a thread the child does not have): it gets nothing more, and its
+    // return into the host ends it (fork.rs).
+    if fork::in_forked_child() {
+        return 0;
+    }
     // A panic must not cross into C: it ends the pulling instead.
     let Ok(next) = catch_unwind(AssertUnwindSafe(|| (context.next)())) else { return 0 };
     context.current = next;

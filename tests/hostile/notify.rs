@@ -243,3 +243,73 @@ fn a_module_stuck_in_notify_delays_no_other() {
         assert_eq!(m["leftover_threads"].as_array().unwrap().len(), 0, "{report}");
     }
 }
+
+/// Holds its notify thread in `gate` until `release` exists, so that
+/// `fork` and the events after it wait together and start one batch; forks
+/// in `fork`, the child returning into the host as a script's child would
+/// run off its end. Logs each `ev` with the pid that delivered it.
+const FORKS_IN_NOTIFY: &str = r#"
+import os
+import time
+import pyhost
+
+
+class ForksInNotify(pyhost.Module):
+    OPTIONS = {'dir': ''}
+    NOTIFY_TYPES = ['gate', 'fork', 'ev']
+
+    def notify(self, event, payload):
+        folder = self.get_option('dir')
+        if event == 'ev':
+            with open(os.path.join(folder, 'seen'), 'a') as seen:
+                seen.write('%d\n' % os.getpid())
+            return
+        if event == 'gate':
+            open(os.path.join(folder, 'entered'), 'w').close()
+            deadline = time.time() + 120
+            while not os.path.exists(os.path.join(folder, 'release')) and time.time() < deadline:
+                time.sleep(0.02)
+            return
+        pid = os.fork()
+        if pid == 0:
+            return
+        _, status = os.waitpid(pid, 0)
+        with open(os.path.join(folder, 'child'), 'w') as child:
+            child.write('%d' % status)
+"#;
+
+/// A child forked in notify() that returns into the host ends there (0),
+/// and gets none of the events waiting behind in the batch: those reach
+/// the parent's module only. Everything runs in the main interpreter: on
+/// 3.x a child forked there while a thread of a sub-interpreter runs (the
+/// witness's, in `shared`) hangs in a lock, with per-event delivery too
+/// (seen on 3.11; see the README).
+#[test]
+fn a_child_forked_in_notify_ends_at_its_return_and_takes_no_events() {
+    let setup = Setup::new();
+    setup.module("forks_in_notify", FORKS_IN_NOTIFY);
+    let dir = setup.dir.path().to_path_buf();
+    let config = format!("isolation = \"main\"\n[modules.forks_in_notify.options]\ndir = {:?}\n", path_str(&dir));
+    let host = setup.config(&config).start(&[]);
+    host.wait_started(STARTED);
+    host.wait_for_state("forks_in_notify", "running", STARTED);
+    host.ctl(&["notify", "gate"]);
+    wait_until(&host, "notify() entering the gate", || dir.join("entered").exists());
+    host.ctl(&["notify", "fork"]);
+    for n in 0..3 {
+        host.ctl(&["notify", "ev", &n.to_string()]);
+    }
+    std::fs::write(dir.join("release"), "").unwrap();
+    wait_until(&host, "the child's end", || dir.join("child").exists());
+    let seen_by = |dir: &Path| -> Vec<i32> {
+        std::fs::read_to_string(dir.join("seen")).unwrap_or_default().lines().map(|l| l.parse().unwrap()).collect()
+    };
+    wait_until(&host, "the three events", || seen_by(&dir).len() >= 3);
+    let status: i32 = std::fs::read_to_string(dir.join("child")).unwrap().trim().parse().unwrap();
+    assert_eq!(status, 0, "the child's wait status");
+    host.assert_witness_alive(Duration::from_secs(10));
+    assert_eq!(seen_by(&dir), vec![host.pid(); 3], "events delivered in the child");
+    let (finished, report) = host.stop();
+    assert_eq!(finished.code(), 0, "{finished}");
+    assert_eq!(module(&report, "forks_in_notify")["state"], "stopped", "{report}");
+}

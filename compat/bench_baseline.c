@@ -8,7 +8,10 @@
  *    release around each;
  *  - one cycle of `pyhost bench soak`: an interpreter made, a script run in
  *    it, the interpreter ended, with nothing of the host around it; the soak
- *    prints the host's memory growth per restart beside this one's.
+ *    prints the host's memory growth per restart beside this one's;
+ *  - `pyhost bench scale`: N interpreters made and kept, each running a
+ *    script (the module's import), then ended: what the host's start, memory
+ *    and shutdown of N modules are set against.
  */
 #include "internal.h"
 
@@ -122,4 +125,35 @@ int ph_bench_soak_cycle(ph_tstate *main_ts, int isolation, const char *script, c
         ph_detach();
     }
     return status;
+}
+
+/* Ends the current interpreter; a shared GIL is handed back through main_ts. */
+static void end_current(PyThreadState *ts, ph_tstate *main_ts, int isolation) {
+    Py_EndInterpreter(ts);
+    if (isolation != PH_ISOLATION_OWN_GIL) {
+        PyThreadState_Swap(main_ts);
+        ph_detach();
+    }
+}
+
+ph_tstate *ph_bench_bare_new(ph_tstate *main_ts, int isolation, const char *script, char **err) {
+    *err = NULL;
+    PyEval_RestoreThread(main_ts);
+    PyThreadState *ts = ph_new_interpreter_current(isolation, err);
+    if (ts == NULL) {
+        ph_detach();
+        return NULL;
+    }
+    if (ph_exec(script, strlen(script), "<scale baseline>", NULL) < 0) {
+        take_error(err);
+        end_current(ts, main_ts, isolation);
+        return NULL;
+    }
+    ph_detach();
+    return ts;
+}
+
+void ph_bench_bare_end(ph_tstate *ts, ph_tstate *main_ts, int isolation) {
+    PyEval_RestoreThread(ts);
+    end_current(ts, main_ts, isolation);
 }

@@ -201,6 +201,15 @@ int ph_bench_raw_notify(ph_tstate *ts, ph_obj *deliver, ph_obj *obj, const char 
  * main_ts: the calling thread's main-interpreter state, GIL not held.
  * Returns 0, or -1 with the script's traceback in *err (ph_free). */
 int ph_bench_soak_cycle(ph_tstate *main_ts, int isolation, const char *script, char **err);
+/* The baseline of `pyhost bench scale`: a bare sub-interpreter
+ * (PH_ISOLATION_SHARED or PH_ISOLATION_OWN_GIL) made as the host makes
+ * them, `script` run in its __main__, and left alive with no state current.
+ * main_ts: the calling thread's main-interpreter state, GIL not held.
+ * Returns the new interpreter's first state (for ph_bench_bare_end, on this
+ * thread), or NULL with the reason in *err (ph_free). */
+ph_tstate *ph_bench_bare_new(ph_tstate *main_ts, int isolation, const char *script, char **err);
+/* Ends what ph_bench_bare_new made, on the thread that made it. */
+void ph_bench_bare_end(ph_tstate *ts, ph_tstate *main_ts, int isolation);
 
 /* ----------------------------------------------------------------- puller */
 

@@ -29,20 +29,30 @@ two modules, is JSON text: no Python object leaves its interpreter.
 """
 
 import io
-import json
-import logging
 import os
 import sys
 import threading
-import traceback
 import weakref
+
+PY2 = sys.version_info[0] == 2
+
+if PY2:
+    # 2.7's import lock is process-wide: an import statement run later, in
+    # a host call, would wait behind any module hung in its own import.
+    import json
+    import logging
+    import traceback
+else:
+    # json, logging and traceback are imported where first used: together
+    # they were a quarter of the cost of starting a module's interpreter
+    # (README, "Where the time of a start goes"), and many modules log
+    # nothing and never fail.
+    json = logging = traceback = None
 
 try:
     import _pyhost
 except ImportError:  # a process multiprocessing spawned from a module: no host here
     _pyhost = None
-
-PY2 = sys.version_info[0] == 2
 
 __all__ = ['Module', 'RemoteError', 'ModuleExit', 'expose']
 
@@ -54,6 +64,30 @@ class RemoteError(Exception):
 class ModuleExit(SystemExit):
     """Raised where a module called os._exit or os.abort: the host keeps
     running and marks the module failed instead of letting it end the process."""
+
+
+def _json():
+    global json
+    if json is None:
+        import json as module
+        json = module
+    return json
+
+
+def _logging():
+    global logging
+    if logging is None:
+        import logging as module
+        logging = module
+    return logging
+
+
+def _traceback():
+    global traceback
+    if traceback is None:
+        import traceback as module
+        traceback = module
+    return traceback
 
 
 def _text(value):
@@ -68,10 +102,10 @@ def _call(method, payload):
         raise RemoteError('this process is not a pyhost host (a process multiprocessing started?); '
                           'host calls work in the host only')
     try:
-        reply = _pyhost.call(method, json.dumps(payload))
+        reply = _pyhost.call(method, _json().dumps(payload))
     except RuntimeError as error:
         raise RemoteError(str(error))
-    return json.loads(reply) if reply else None
+    return _json().loads(reply) if reply else None
 
 
 # -- which module is running ------------------------------------------------
@@ -107,17 +141,45 @@ class _Running(object):
 
 # -- the module base class ----------------------------------------------------
 
-class _HostLogHandler(logging.Handler):
-    def __init__(self, module):
-        logging.Handler.__init__(self)
-        self.module = module
+_log_handler_class = []
 
-    def emit(self, record):
-        try:
-            _call('log', {'module': self.module, 'level': record.levelname.lower(),
-                          'message': _text(self.format(record))})
-        except Exception:
-            self.handleError(record)
+
+def _host_log_handler(module):
+    """A logging handler whose records go to the host log, tagged `module`
+    (its class is made when a module first logs: logging is imported then)."""
+    if not _log_handler_class:
+        logging = _logging()
+
+        class _HostLogHandler(logging.Handler):
+            def __init__(self, module):
+                logging.Handler.__init__(self)
+                self.module = module
+
+            def emit(self, record):
+                try:
+                    _call('log', {'module': self.module, 'level': record.levelname.lower(),
+                                  'message': _text(self.format(record))})
+                except Exception:
+                    self.handleError(record)
+
+        _log_handler_class.append(_HostLogHandler)
+    return _log_handler_class[0](module)
+
+
+class _ModuleLog(object):
+    """Module.log: the module's logger, made on first use and then kept on the
+    instance (a module may also assign its own)."""
+
+    def __get__(self, instance, owner):
+        if instance is None:
+            return self
+        log = _logging().getLogger('pyhost.module.' + instance.name)
+        log.propagate = False
+        log.setLevel(_logging().DEBUG)
+        if not log.handlers:
+            log.addHandler(_host_log_handler(instance.name))
+        instance.__dict__['log'] = log
+        return log
 
 
 def expose(method):
@@ -139,6 +201,8 @@ class Module(object):
     OPTIONS = {}
     NOTIFY_TYPES = []
     EXPOSE_ALL = False  # True: remote() may call every public method the subclass defines
+
+    log = _ModuleLog()
 
     def __init__(self):
         pass
@@ -185,7 +249,7 @@ def _in_forked_child():
 
 
 def _report_exit(what):
-    stack = ''.join(traceback.format_stack()[:-2])
+    stack = ''.join(_traceback().format_stack()[:-2])
     _call('guard', {'module': _current_module(), 'what': what, 'traceback': _text(stack)})
 
 
@@ -265,7 +329,7 @@ def _point_main_at_spawn_support():
     try:
         main.__file__ = _call('spawn_main', {})['path']
     except RemoteError as error:
-        logging.getLogger('pyhost').warning('processes multiprocessing spawns will not find pyhost: %s', error)
+        _logging().getLogger('pyhost').warning('processes multiprocessing spawns will not find pyhost: %s', error)
 
 
 class _SpawnedModuleFinder(object):
@@ -613,7 +677,7 @@ def _where(error_tb, path):
     """File and line of the innermost frame in the module's own folder."""
     folder = os.path.dirname(os.path.abspath(path))
     found = None
-    for filename, line, _, _ in traceback.extract_tb(error_tb):
+    for filename, line, _, _ in _traceback().extract_tb(error_tb):
         if os.path.abspath(filename).startswith(folder):
             found = (filename, line)
     return found
@@ -686,20 +750,14 @@ def _host_load(name, path, options_json):
         cls = _load_class(name, path)
         instance = cls.__new__(cls)
         instance.name = name
-        instance._pyhost_options = json.loads(options_json)
-        instance.log = logging.getLogger('pyhost.module.' + name)
-        instance.log.propagate = False
-        instance.log.setLevel(logging.DEBUG)
-        if not instance.log.handlers:
-            instance.log.addHandler(_HostLogHandler(name))
+        # Most modules have no options: no JSON to read then.
+        instance._pyhost_options = _json().loads(options_json) if options_json != '{}' else {}
         instance.stopping = threading.Event()
         instance.__init__()
-    meta = {
-        'notify_types': [_text(t) for t in cls.NOTIFY_TYPES],
-        'serves': callable(getattr(instance, 'serve', None)),
-        'self_test': callable(getattr(instance, 'self_test', None)),
-    }
-    return instance, json.dumps(meta)
+    # A tuple the host reads itself, rather than JSON to write here.
+    notify_types = [_text(t) for t in cls.NOTIFY_TYPES]
+    return instance, (notify_types, callable(getattr(instance, 'serve', None)),
+                      callable(getattr(instance, 'self_test', None)))
 
 
 def _host_serve(instance):
@@ -716,40 +774,33 @@ def _host_serve(instance):
 # or None when the batch is over. The payload is JSON the host wrote itself
 # (compact, nothing around it), so the C scanner reads it directly:
 # json.loads would add three Python calls and two regex matches per event
-# for the same object.
-_scan_json = json.JSONDecoder().scan_once
+# for the same object. The scanner is made on the first event, because json
+# is imported only when first used (an interpreter starts faster without it).
+_scan_json = None
 
 
-def _host_notify_begin(instance):
-    saved = getattr(_local, 'module', None)
-    _local.module = instance.name
-    return saved
-
-
-def _host_notify_end(saved):
-    _local.module = saved
+def _scanner():
+    global _scan_json
+    if _scan_json is None:
+        _scan_json = _json().JSONDecoder().scan_once
+    return _scan_json
 
 
 def _host_notify_batch(instance, next_event):
-    saved = _host_notify_begin(instance)
-    try:
+    scan = _scanner()
+    with _Running(instance.name):
         while True:
             pair = next_event()
             if pair is None:
                 return
-            instance.notify(pair[0], _scan_json(pair[1], 0)[0])
-    finally:
-        _host_notify_end(saved)
+            instance.notify(pair[0], scan(pair[1], 0)[0])
 
 
 def _host_notify(instance, event, payload_json):
     """One event alone, as a host taking the GIL per event delivers it
     (pyhost bench notify's baseline)."""
-    saved = _host_notify_begin(instance)
-    try:
-        instance.notify(event, _scan_json(payload_json, 0)[0])
-    finally:
-        _host_notify_end(saved)
+    with _Running(instance.name):
+        instance.notify(event, _scanner()(payload_json, 0)[0])
 
 
 def _host_shutdown(instance):
@@ -780,7 +831,7 @@ def _host_remote(instance, method, args_json):
         if refusal is not None:
             raise RemoteError(refusal)
         function = getattr(instance, method)
-        return json.dumps({'result': function(*json.loads(args_json))})
+        return _json().dumps({'result': function(*_json().loads(args_json))})
 
 
 def _host_self_test(instance):
@@ -810,4 +861,4 @@ def _host_probe(name, path):
         filename = getattr(sys.modules.get(key), '__file__', None) or ''
         if filename.endswith(suffixes):
             found.append(key)
-    return json.dumps(sorted(found))
+    return _json().dumps(sorted(found))

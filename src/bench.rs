@@ -10,10 +10,12 @@
 //! - on 3.12+, two CPU-bound modules at once in own-GIL interpreters against
 //!   the same two in shared-GIL ones; target: at least 1.8x on 2 cores.
 //!
-//! `pyhost bench soak` (soak.rs) measures what restarts leave behind;
-//! `pyhost bench notify` (notify.rs) event delivery against one GIL hold per event.
+//! `pyhost bench soak` (soak.rs) measures what restarts leave behind,
+//! `pyhost bench notify` (notify.rs) event delivery against one GIL hold per event, and
+//! `pyhost bench scale` (scale.rs) what hundreds of modules cost.
 
 pub mod notify;
+pub mod scale;
 pub mod soak;
 
 use std::path::Path;

@@ -228,7 +228,7 @@ struct Scripts {
 
 /// A Python bytes literal of `text`, read alike by 2.7 and 3.x (whose
 /// compile() takes bytes and honours a coding cookie, as for a file).
-fn bytes_literal(text: &str) -> String {
+pub(crate) fn bytes_literal(text: &str) -> String {
     let mut out = String::from("b'");
     for byte in text.bytes() {
         match byte {
@@ -396,7 +396,7 @@ enum Cycle {
 
 /// Writes `text` to `path` (its folders made), readable by others but
 /// writable by this user only, as strict modes want loaded code to be.
-fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
+pub(crate) fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
     use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
     if let Some(parent) = path.parent() {
         std::fs::DirBuilder::new().recursive(true).mode(0o755).create(parent)?;

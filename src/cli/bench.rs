@@ -1,6 +1,7 @@
 //! `pyhost bench`: print the runtime's costs against same-run baselines.
 
 use crate::bench::notify::NotifySettings;
+use crate::bench::scale::{self, ScaleReport, ScaleSettings};
 use crate::bench::soak::{SoakReport, SoakSettings};
 use crate::bench::{self, BenchReport, CALL_TARGET, PARALLEL_TARGET, Settings};
 use crate::python::Isolation;
@@ -32,6 +33,7 @@ pub struct Args {
 enum Command {
     Soak(SoakArgs),
     Notify(NotifyArgs),
+    Scale(ScaleArgs),
 }
 
 /// Events per second delivered to the notify() of several modules, each in
@@ -50,6 +52,31 @@ struct NotifyArgs {
     /// Rounds of each (baseline and pyhost alternate).
     #[arg(long, default_value_t = NotifySettings::default().rounds)]
     rounds: usize,
+
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Start, memory, shutdown and restart of N modules in a real host, each set
+/// against N bare interpreters that import the same module, in the same run.
+#[derive(Debug, clap::Args)]
+struct ScaleArgs {
+    /// Module counts to measure, comma-separated [default: 1,50].
+    #[arg(long, value_delimiter = ',')]
+    modules: Vec<usize>,
+
+    /// Measure 1, 50 and 500 modules (minutes on a loaded machine).
+    #[arg(long, conflicts_with = "modules")]
+    full: bool,
+
+    /// `ctl restart` cycles per count (their median is reported).
+    #[arg(long, default_value_t = ScaleSettings::default().restarts)]
+    restarts: usize,
+
+    /// The modules' isolation [default: own-gil on 3.12+, else shared].
+    #[arg(long, value_enum)]
+    isolation: Option<Isolation>,
 
     /// Print JSON instead of text.
     #[arg(long)]
@@ -199,10 +226,90 @@ fn notify(args: NotifyArgs) -> anyhow::Result<i32> {
     Ok(0)
 }
 
+fn scale_text(report: &ScaleReport) -> String {
+    let load = |l: Option<f64>| l.map_or("?".to_string(), |l| format!("{l:.1}"));
+    let mut out = format!(
+        "pyhost bench scale: Python {}, {} modules, {} CPUs, load average {} before, {} after\n\
+         each figure: pyhost, the baseline (bare interpreters importing the same module), their ratio\n",
+        report.python,
+        report.isolation,
+        report.cpus,
+        load(report.load_before),
+        load(report.load_after)
+    );
+    for run in &report.runs {
+        let n = run.modules;
+        out.push_str(&format!("\n{n} module(s)\n"));
+        let start = &run.start_s;
+        out.push_str(&format!(
+            "  start (to all running)  {:>9.3} s  {:>9.3} s  {:>6.2}x  ({} of <= {}x)\n",
+            start.pyhost,
+            start.baseline,
+            start.ratio,
+            verdict(start.ratio <= scale::START_TARGET),
+            scale::START_TARGET
+        ));
+        out.push_str(&format!(
+            "    the placement probe alone {:>7.3} s  ({:.0}% of pyhost's start; probe = false skips it)\n",
+            run.probe_s,
+            100.0 * run.probe_s / start.pyhost
+        ));
+        let rss = &run.rss_mib_per_module;
+        out.push_str(&format!(
+            "  memory per module       {:>7.2} MiB  {:>7.2} MiB  {:>6.2}x  ({} of <= {}x)\n",
+            rss.pyhost,
+            rss.baseline,
+            rss.ratio,
+            verdict(rss.ratio <= scale::MEMORY_TARGET),
+            scale::MEMORY_TARGET
+        ));
+        let stop = &run.shutdown_s;
+        let stop_target = if n >= scale::SHUTDOWN_TARGET_MODULES {
+            format!(
+                "({} of <= {} s for {})",
+                verdict(stop.pyhost <= scale::SHUTDOWN_TARGET_S),
+                scale::SHUTDOWN_TARGET_S,
+                scale::SHUTDOWN_TARGET_MODULES
+            )
+        } else {
+            format!("(target: <= {} s for {} modules)", scale::SHUTDOWN_TARGET_S, scale::SHUTDOWN_TARGET_MODULES)
+        };
+        out.push_str(&format!(
+            "  shutdown                {:>9.3} s  {:>9.3} s  {:>6.2}x  {stop_target}\n",
+            stop.pyhost, stop.baseline, stop.ratio
+        ));
+        let restart = &run.restart_ms;
+        out.push_str(&format!(
+            "  restart (median)        {:>8.1} ms  {:>8.1} ms  {:>6.2}x  (no target)\n",
+            restart.pyhost, restart.baseline, restart.ratio
+        ));
+    }
+    // NOTIFY: the lead prints the notify bench's row here (bench/notify.rs).
+    out.push_str("\nnotify throughput: not measured here (the notify bench, bench/notify.rs)\n");
+    out
+}
+
+fn scale_run(args: ScaleArgs) -> anyhow::Result<i32> {
+    let counts = match (args.full, args.modules.is_empty()) {
+        (true, _) => scale::FULL_COUNTS.to_vec(),
+        (false, true) => scale::DEFAULT_COUNTS.to_vec(),
+        (false, false) => args.modules,
+    };
+    let settings = ScaleSettings { counts, restarts: args.restarts, isolation: args.isolation };
+    let report = scale::run(&settings, &mut |step| eprintln!("pyhost bench scale: {step}"))?;
+    if args.json {
+        print_stdout(&format!("{}\n", serde_json::to_string_pretty(&report)?))?;
+    } else {
+        print_stdout(&scale_text(&report))?;
+    }
+    Ok(0)
+}
+
 pub fn run(args: Args) -> anyhow::Result<i32> {
     match args.command {
         Some(Command::Soak(soak_args)) => return soak(soak_args),
         Some(Command::Notify(notify_args)) => return notify(notify_args),
+        Some(Command::Scale(scale_args)) => return scale_run(scale_args),
         None => {}
     }
     let settings = Settings { calls: args.calls, work: args.work, ..Settings::default() };

@@ -62,6 +62,9 @@ enum Command {
     /// Internal: the baseline of `pyhost bench soak` in a child process (see bench/soak.rs).
     #[command(name = "__soak-baseline", hide = true)]
     SoakBaseline,
+    /// Internal: the baseline of `pyhost bench scale` in a child process (see bench/scale.rs).
+    #[command(name = "__scale-baseline", hide = true)]
+    ScaleBaseline,
 }
 
 /// Runs the command line and returns the process exit status.
@@ -87,6 +90,7 @@ pub fn main() -> i32 {
                 Command::SelftestOne => crate::matrix::selftest::run_child_side().map(|()| 0),
                 Command::Probe => crate::host::placement::run_probe_child().map(|()| 0),
                 Command::SoakBaseline => crate::bench::soak::run_baseline_child().map(|()| 0),
+                Command::ScaleBaseline => crate::bench::scale::run_baseline_child().map(|()| 0),
                 Command::Run(_) => unreachable!("handled above"),
             }
         }
@@ -112,7 +116,8 @@ fn choose_python(flag: Option<String>, command: &Command) -> Result<(), crate::p
         | Command::Bench(_)
         | Command::Probe
         | Command::SelftestOne
-        | Command::SoakBaseline => true,
+        | Command::SoakBaseline
+        | Command::ScaleBaseline => true,
         // The selftest's cells, the matrix and port's checks run in children or
         // other interpreters; ctl talks to a running host; doctor only probes.
         Command::Selftest(_) | Command::Matrix(_) | Command::Doctor(_) | Command::Port(_) | Command::Ctl(_) => false,

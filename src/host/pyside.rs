@@ -4,8 +4,7 @@
 //! no files beside it.
 
 use std::path::{Path, PathBuf};
-
-use serde::Deserialize;
+use std::sync::OnceLock;
 
 use crate::python::{Gil, Obj, OwnedObj, Pair, Result, end_forked_child, in_forked_child};
 
@@ -38,7 +37,8 @@ impl SpawnSupport {
     }
 }
 
-/// Creates sys.modules['pyhost'] from the source bound to __pyhost_source__,
+/// Creates sys.modules['pyhost'] from the code marshalled in
+/// __pyhost_marshal__ or else from the source bound to __pyhost_source__,
 /// unless this interpreter has it already (the main one hosts several modules).
 pub(crate) const INSTALL: &str = "\
 import sys
@@ -47,14 +47,43 @@ if 'pyhost' not in sys.modules:
     _pyhost_module.__file__ = '<pyhost>/pyhost.py'
     sys.modules['pyhost'] = _pyhost_module
     try:
-        exec(compile(__pyhost_source__, '<pyhost>/pyhost.py', 'exec'), _pyhost_module.__dict__)
+        if globals().get('__pyhost_marshal__') is not None:
+            import marshal
+            _pyhost_code = marshal.loads(__pyhost_marshal__)
+        else:
+            _pyhost_code = compile(__pyhost_source__, '<pyhost>/pyhost.py', 'exec')
+        exec(_pyhost_code, _pyhost_module.__dict__)
+        del _pyhost_code
     except BaseException:
         del sys.modules['pyhost']
         raise
     finally:
         del _pyhost_module
-del __pyhost_source__
+globals().pop('__pyhost_source__', None)
+globals().pop('__pyhost_marshal__', None)
 ";
+
+/// pyhost.py compiled once per process, marshalled: compiling its source
+/// took about a fifth of the time of making an interpreter, in every one
+/// (README, "Where the time of a start goes"), and reading the code back
+/// from bytes takes a fraction of that. Bytes cross interpreters; the code
+/// objects made from them do not, and need not.
+static MARSHALLED: OnceLock<Vec<u8>> = OnceLock::new();
+
+/// Binds what INSTALL reads: the marshalled code once some interpreter has
+/// compiled it, else the source, which this interpreter compiles and
+/// marshals for the next ones.
+fn bind_code(gil: &Gil<'_>) -> Result<()> {
+    if let Some(code) = MARSHALLED.get() {
+        return gil.set_global("__pyhost_marshal__", gil.bytes(code)?);
+    }
+    gil.set_global("__pyhost_source__", gil.str(SOURCE)?)?;
+    let code = gil.eval(COMPILE)?;
+    let _ = MARSHALLED.set(code.to_bytes()?);
+    gil.set_global("__pyhost_marshal__", code)
+}
+
+const COMPILE: &str = "__import__('marshal').dumps(compile(__pyhost_source__, '<pyhost>/pyhost.py', 'exec'))";
 
 /// Every call from the host into a module goes through here. In a process
 /// forked from the host, the module's code returning is the end of the child.
@@ -70,7 +99,7 @@ fn call<'g>(gil: &'g Gil<'_>, function: &str, args: Vec<Obj<'g>>) -> Result<Obj<
 /// (.pth files processed), guards against os._exit/sys.exit, output capture.
 /// `module` is None for the main interpreter, which may host several.
 pub fn bootstrap(gil: &Gil<'_>, module: Option<&str>, site_dirs: &[PathBuf]) -> Result<()> {
-    gil.set_global("__pyhost_source__", gil.str(SOURCE)?)?;
+    bind_code(gil)?;
     gil.run(INSTALL)?;
     let name = match module {
         Some(name) => gil.str(name)?,
@@ -82,7 +111,7 @@ pub fn bootstrap(gil: &Gil<'_>, module: Option<&str>, site_dirs: &[PathBuf]) -> 
 }
 
 /// What the host learns from a module's class when it is loaded.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct Meta {
     pub notify_types: Vec<String>,
     pub serves: bool,
@@ -94,8 +123,9 @@ pub fn load(gil: &Gil<'_>, name: &str, path: &Path, options: &serde_json::Value)
     let args = vec![gil.str(name)?, gil.path(path)?, gil.str(&options.to_string())?];
     let pair = call(gil, "_host_load", args)?;
     let instance = pair.item(0)?.into_owned();
-    let meta: Meta = serde_json::from_str(&pair.item(1)?.to_text()?)
-        .map_err(|e| crate::python::Error::Usage(format!("pyhost._host_load returned bad metadata: {e}")))?;
+    let meta = pair.item(1)?;
+    let notify_types = meta.item(0)?.items()?.iter().map(|t| t.to_text()).collect::<Result<Vec<_>>>()?;
+    let meta = Meta { notify_types, serves: meta.item(1)?.is_true()?, self_test: meta.item(2)?.is_true()? };
     Ok((instance, meta))
 }
 

@@ -107,3 +107,56 @@ pub fn raw_notify(deliver: &OwnedObj, object: &OwnedObj, events: &[(String, Stri
     }
     Ok(elapsed)
 }
+
+/// A bare sub-interpreter of `pyhost bench scale`'s baseline: made and ended
+/// by compat straight through the C API, on the thread that made it.
+pub struct Bare {
+    ts: *mut ffi::ph_tstate,
+    isolation: i32,
+    made_on: std::thread::ThreadId,
+}
+
+/// A new bare interpreter (`Shared` or `OwnGil`) that has run `script`: what
+/// the host's module interpreters are set against. None of the host's
+/// machinery (the native module, thread tables, guards) is in it.
+pub fn bare_new(main: &Interpreter, isolation: Isolation, script: &str) -> Result<Bare> {
+    if !main.is_main() || isolation == Isolation::Main {
+        return Err(Error::Usage("a bare interpreter is a sub-interpreter, made from the main one".into()));
+    }
+    if gil::holds_any() {
+        return Err(Error::Usage("the baseline must run without a GIL held".into()));
+    }
+    runtime::ensure_running()?;
+    let script = c_string(script.as_bytes(), "the scale script")?;
+    let lease = main.inner.checkout(false)?;
+    let mut err: *mut libc::c_char = std::ptr::null_mut();
+    // SAFETY: the lease's state is this thread's in the main interpreter and
+    // not current (no guard is held); compat takes and releases the GIL and
+    // leaves no state current; the script is NUL-terminated.
+    let ts = unsafe { ffi::api().ph_bench_bare_new(lease.ts(), isolation.to_ffi(), script.as_ptr(), &mut err) };
+    drop(lease);
+    if ts.is_null() {
+        // SAFETY: on failure compat hands over a malloc'd message (or null).
+        let message = unsafe { text::owned_c_str_lossy(err) };
+        return Err(Error::Usage(format!("the scale baseline's script failed:\n{message}")));
+    }
+    Ok(Bare { ts, isolation: isolation.to_ffi(), made_on: std::thread::current().id() })
+}
+
+/// Ends a bare interpreter, on the thread that made it.
+pub fn bare_end(main: &Interpreter, bare: Bare) -> Result<()> {
+    if bare.made_on != std::thread::current().id() {
+        return Err(Error::Usage("a bare interpreter is ended by the thread that made it".into()));
+    }
+    if gil::holds_any() {
+        return Err(Error::Usage("the baseline must run without a GIL held".into()));
+    }
+    runtime::ensure_running()?;
+    let lease = main.inner.checkout(false)?;
+    // SAFETY: bare.ts is the first state of a live interpreter this thread
+    // made (checked above), not current; the lease's state is this thread's
+    // main state, not current, through which a shared GIL is handed back.
+    unsafe { ffi::api().ph_bench_bare_end(bare.ts, lease.ts(), bare.isolation) };
+    drop(lease);
+    Ok(())
+}

@@ -63,6 +63,8 @@ with open(PATH, 'rb') as source:
 "#;
 
 pub const START_TARGET: f64 = 1.5;
+/// Own-GIL modules started in parallel, against one after the other.
+pub const PARALLEL_TARGET: f64 = 0.6;
 pub const MEMORY_TARGET: f64 = 1.2;
 /// Seconds to shut 500 modules down.
 pub const SHUTDOWN_TARGET_S: f64 = 2.0;
@@ -108,6 +110,9 @@ pub struct ScaleRun {
     pub start_s: Figure,
     /// Seconds the placement probe takes on the same modules, alone.
     pub probe_s: f64,
+    /// Own-GIL only: pyhost's start with `start_jobs = 1` (one module after
+    /// the other), and the parallel start's ratio to it.
+    pub serial_start: Option<Figure>,
     /// MiB of resident memory per module.
     pub rss_mib_per_module: Figure,
     /// Seconds from `ctl stop` until the host has exited.
@@ -167,13 +172,22 @@ pub fn run(settings: &ScaleSettings, progress: &mut dyn FnMut(&str)) -> anyhow::
         progress(&format!("{count} module(s): the placement probe alone"));
         let probe_s = time_probe(isolation, &modules);
         progress(&format!("{count} module(s): pyhost run"));
-        let host = host_run(&folder, isolation, count, settings.restarts)?;
+        let host = host_run(&folder, isolation, count, settings.restarts, None)?;
+        let serial_start = if isolation == Isolation::OwnGil {
+            progress(&format!("{count} module(s): pyhost run, start_jobs = 1"));
+            let serial = host_run(&folder, isolation, count, 0, Some(1))?;
+            // pyhost: the parallel start; baseline: the serial one.
+            Some(Figure::new(host.start_s, serial.start_s))
+        } else {
+            None
+        };
         let empty = host_rss_without_modules(&folder, isolation)?;
         let rss = |kib: f64| kib / 1024.0;
         runs.push(ScaleRun {
             modules: count,
             start_s: Figure::new(host.start_s, base.ready_s),
             probe_s,
+            serial_start,
             rss_mib_per_module: Figure::new(
                 rss((host.rss_kib as f64 - empty as f64) / count as f64),
                 rss((base.rss_after_kib as f64 - base.rss_before_kib as f64) / count as f64),
@@ -313,11 +327,15 @@ struct HostFigures {
     shutdown_s: f64,
 }
 
-fn config_text(isolation: Isolation, enable: &str) -> String {
-    format!(
+fn config_text(isolation: Isolation, enable: &str, start_jobs: Option<usize>) -> String {
+    let mut text = format!(
         "module_dirs = [\"modules\"]\nenable = {enable}\nisolation = \"{}\"\ntick_interval = 0\nlog_level = \"warn\"\n",
         isolation.name()
-    )
+    );
+    if let Some(jobs) = start_jobs {
+        text.push_str(&format!("start_jobs = {jobs}\n"));
+    }
+    text
 }
 
 /// A `pyhost run` on `folder`, the control socket's path, and its config.
@@ -388,10 +406,16 @@ fn stop_host(host: child::Running, socket: &Path) -> anyhow::Result<f64> {
     Ok(seconds)
 }
 
-fn host_run(folder: &Path, isolation: Isolation, count: usize, restarts: usize) -> anyhow::Result<HostFigures> {
+fn host_run(
+    folder: &Path,
+    isolation: Isolation,
+    count: usize,
+    restarts: usize,
+    start_jobs: Option<usize>,
+) -> anyhow::Result<HostFigures> {
     let timeout = Duration::from_secs(900).saturating_add(Duration::from_secs(2).saturating_mul(count as u32));
     let spawned = Instant::now();
-    let (host, socket) = spawn_host(folder, "host", &config_text(isolation, "\"all\""), timeout)?;
+    let (host, socket) = spawn_host(folder, "host", &config_text(isolation, "\"all\"", start_jobs), timeout)?;
     let measured = (|| -> anyhow::Result<(f64, u64, f64)> {
         let report = wait_running(&socket, Instant::now() + timeout)?;
         let start_s = spawned.elapsed().as_secs_f64();
@@ -413,7 +437,7 @@ fn host_run(folder: &Path, isolation: Isolation, count: usize, restarts: usize) 
 /// The host's resident memory with no module enabled.
 fn host_rss_without_modules(folder: &Path, isolation: Isolation) -> anyhow::Result<u64> {
     let timeout = Duration::from_secs(300);
-    let (host, socket) = spawn_host(folder, "empty", &config_text(isolation, "[]"), timeout)?;
+    let (host, socket) = spawn_host(folder, "empty", &config_text(isolation, "[]", None), timeout)?;
     let rss = wait_running(&socket, Instant::now() + timeout)
         .and_then(|report| Ok(report.memory.context("the host's status tells no memory")?.rss_kib));
     stop_host(host, &socket)?;

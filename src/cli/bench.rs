@@ -254,6 +254,17 @@ fn scale_text(report: &ScaleReport) -> String {
             run.probe_s,
             100.0 * run.probe_s / start.pyhost
         ));
+        match &run.serial_start {
+            Some(serial) => out.push_str(&format!(
+                "    own-gil modules started in parallel {:.3} s against one by one {:.3} s: {:.2}x ({} of <= {}x)\n",
+                serial.pyhost,
+                serial.baseline,
+                serial.ratio,
+                verdict(serial.ratio <= scale::PARALLEL_TARGET),
+                scale::PARALLEL_TARGET
+            )),
+            None => out.push_str("    started one by one: parallel starts need own-gil interpreters (3.12+)\n"),
+        }
         let rss = &run.rss_mib_per_module;
         out.push_str(&format!(
             "  memory per module       {:>7.2} MiB  {:>7.2} MiB  {:>6.2}x  ({} of <= {}x)\n",

@@ -13,6 +13,7 @@
 //! probe = true                            # find extensions that refuse sub-interpreters first
 //! strict_modes = true                     # refuse code others can write (see strict_modes.rs)
 //! thread_stack_size = "8M"                # stack of the threads that run modules (default: ulimit -s)
+//! start_jobs = 2                          # own-GIL modules started at once (default: the CPUs)
 //!
 //! [restart]
 //! policy = "on-failure"                   # or "never"
@@ -119,6 +120,9 @@ pub struct HostConfig {
     /// Bytes of stack for the threads the host starts to run Python code;
     /// None: what a thread Python starts gets (see python::threads).
     pub thread_stack_size: Option<usize>,
+    /// Own-GIL modules whose interpreters are made and loaded at once at
+    /// start; None: one per CPU. Other isolations always load one by one.
+    pub start_jobs: Option<usize>,
     pub restart: Restart,
     pub modules: BTreeMap<String, ModuleConfig>,
 }
@@ -138,6 +142,7 @@ impl Default for HostConfig {
             probe: true,
             strict_modes: true,
             thread_stack_size: None,
+            start_jobs: None,
             restart: Restart { policy: RestartPolicy::Never, backoff: Duration::from_secs(1), limit: 3 },
             modules: BTreeMap::new(),
         }
@@ -238,6 +243,7 @@ struct RawConfig {
     probe: Option<bool>,
     strict_modes: Option<bool>,
     thread_stack_size: Option<RawSize>,
+    start_jobs: Option<usize>,
     restart: Option<RawRestart>,
     #[serde(default)]
     modules: BTreeMap<String, RawModule>,
@@ -502,11 +508,22 @@ impl RawConfig {
             probe: self.probe.unwrap_or(true),
             strict_modes: self.strict_modes.unwrap_or(true),
             thread_stack_size: self.thread_stack_size.as_ref().map(stack_size).transpose()?,
+            start_jobs: self.start_jobs.map(start_jobs).transpose()?,
             restart,
             modules,
         })
     }
 }
+
+/// At least one; at most what a host has any use for.
+fn start_jobs(jobs: usize) -> anyhow::Result<usize> {
+    if !(1..=MAX_START_JOBS).contains(&jobs) {
+        bail!("start_jobs must be from 1 to {MAX_START_JOBS} (1: one module after the other), not {jobs}");
+    }
+    Ok(jobs)
+}
+
+const MAX_START_JOBS: usize = 256;
 
 #[cfg(test)]
 mod tests {
@@ -635,6 +652,17 @@ mod tests {
         for bad in ["\"64K\"", "\"2T\"", "-1", "\"eight\"", "\"8X\""] {
             let error = error(&format!("thread_stack_size = {bad}"));
             assert!(error.contains("between 1M and 1G"), "{bad}: {error}");
+        }
+    }
+
+    #[test]
+    fn start_jobs_are_at_least_one() {
+        let jobs = |text: &str| parse(text).map(|c| c.start_jobs);
+        assert_eq!(jobs("").unwrap(), None);
+        assert_eq!(jobs("start_jobs = 2").unwrap(), Some(2));
+        for bad in ["0", "257"] {
+            let error = error(&format!("start_jobs = {bad}"));
+            assert!(error.contains("start_jobs must be from 1 to 256"), "{bad}: {error}");
         }
     }
 

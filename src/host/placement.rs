@@ -104,13 +104,70 @@ pub fn probe_bound_for_one(load_timeout: Duration, extension_timeout: Duration) 
     load_timeout.saturating_add(extension_timeout).saturating_add(PROBE_OVERHEAD)
 }
 
-/// Runs the probe in a child process, bounded by `timeout` and ended early
+/// Runs the probe in child processes, bounded by `timeout` and ended early
 /// when `cancelled` says so. A probe that fails is not fatal: the host then
 /// relies on the fallback at load time, and says so.
-pub fn probe(request: &ProbeRequest, timeout: Duration, cancelled: impl Fn() -> bool + Send + 'static) -> ProbeResult {
+///
+/// The modules are split into one share per CPU, each probed by a child of
+/// its own, at once: the host waits for the probe before loading anything,
+/// and one child uses one core. A module's verdict does not depend on the
+/// others in its share (an extension that refuses a second import refuses
+/// it in any process), so the verdicts are those of one child.
+pub fn probe(
+    request: &ProbeRequest,
+    timeout: Duration,
+    cancelled: impl Fn() -> bool + Send + Sync + Clone + 'static,
+) -> ProbeResult {
     if request.modules.is_empty() {
         return ProbeResult::default();
     }
+    let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let shares = split(request, cpus);
+    if shares.len() == 1 {
+        return probe_one(request, timeout, cancelled);
+    }
+    let results: Vec<ProbeResult> = std::thread::scope(|s| {
+        let running: Vec<_> = shares
+            .iter()
+            .map(|share| {
+                let cancelled = cancelled.clone();
+                crate::python::threads::builder("probe")
+                    .spawn_scoped(s, move || probe_one(share, timeout.min(probe_bound(share)), cancelled))
+            })
+            .collect();
+        // A share whose thread could not start (or panicked) has no
+        // verdicts: its modules rely on the fallback at load time.
+        running.into_iter().filter_map(|r| r.ok()?.join().ok()).collect()
+    });
+    let mut merged = ProbeResult::default();
+    for result in results {
+        merged.probed.extend(result.probed);
+        merged.main_only.extend(result.main_only);
+        merged.hung.extend(result.hung);
+    }
+    merged
+}
+
+/// The request cut into at most `parts` shares of consecutive modules.
+fn split(request: &ProbeRequest, parts: usize) -> Vec<ProbeRequest> {
+    let size = request.modules.len().div_ceil(parts.max(1));
+    request
+        .modules
+        .chunks(size.max(1))
+        .map(|modules| ProbeRequest {
+            isolation: request.isolation,
+            site_dirs: request.site_dirs.clone(),
+            modules: modules.to_vec(),
+            load_timeouts: modules
+                .iter()
+                .filter_map(|(name, _)| Some((name.clone(), *request.load_timeouts.get(name)?)))
+                .collect(),
+            extension_timeout: request.extension_timeout,
+        })
+        .collect()
+}
+
+fn probe_one(request: &ProbeRequest, timeout: Duration, cancelled: impl Fn() -> bool + Send + 'static) -> ProbeResult {
     let answer = ChildSpec::this_binary("__probe", timeout)
         .and_then(|spec| spec.cancel_when(cancelled).run_json::<_, ProbeResult>(request));
     match answer {
@@ -254,4 +311,33 @@ pub fn run_probe_child() -> anyhow::Result<()> {
 fn within_budget(timeout: Duration, budget_end: Instant) -> Option<Duration> {
     let left = budget_end.saturating_duration_since(Instant::now());
     (!left.is_zero()).then(|| timeout.min(left))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shares_keep_every_module_once_in_order_with_its_timeout() {
+        let modules: Vec<(String, PathBuf)> =
+            (0..5).map(|i| (format!("m{i}"), PathBuf::from(format!("/m{i}")))).collect();
+        let request = ProbeRequest {
+            isolation: Isolation::Shared,
+            site_dirs: vec![PathBuf::from("/site")],
+            modules: modules.clone(),
+            load_timeouts: BTreeMap::from([("m3".to_string(), Duration::from_secs(7))]),
+            extension_timeout: Duration::from_secs(2),
+        };
+        let shares = split(&request, 2);
+        assert_eq!(shares.len(), 2);
+        let joined: Vec<_> = shares.iter().flat_map(|s| s.modules.clone()).collect();
+        assert_eq!(joined, modules);
+        let with_m3 = shares.iter().find(|s| s.modules.iter().any(|(n, _)| n == "m3")).unwrap();
+        assert_eq!(with_m3.load_timeout("m3"), Duration::from_secs(7));
+        assert!(
+            shares.iter().all(|s| s.site_dirs == request.site_dirs && s.extension_timeout == request.extension_timeout)
+        );
+        assert_eq!(split(&request, 8).len(), 5, "no empty share");
+        assert_eq!(split(&request, 1).len(), 1);
+    }
 }

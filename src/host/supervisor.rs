@@ -346,13 +346,7 @@ impl Host {
         if !shared.stopping() {
             shared.probe(&enabled);
         }
-        for (done, name) in enabled.iter().enumerate() {
-            if shared.stopping() {
-                tracing::info!("{} module(s) not loaded: the host is stopping", enabled.len() - done);
-                break;
-            }
-            shared.slots[name].load_pending(&shared);
-        }
+        load_at_start(&shared, &enabled);
         Ok(Host { python, shared, events, control })
     }
 
@@ -455,6 +449,72 @@ impl Host {
         }
         shared.remove_spawn_support();
         report
+    }
+}
+
+/// Loads the enabled modules at start. Modules placed in own-GIL
+/// interpreters are loaded `start_jobs` at a time (one per CPU by default),
+/// each on a thread of its own: CPython makes such interpreters from several
+/// OS threads at once, each under its own GIL, so their imports run in
+/// parallel. The others (shared, main, and every module before 3.12) load
+/// one after the other first, as a shared GIL would serialize them anyway.
+fn load_at_start(shared: &Arc<Shared>, enabled: &[String]) {
+    let (parallel, serial): (Vec<&String>, Vec<&String>) =
+        enabled.iter().partition(|name| shared.placement_for(name).0 == Isolation::OwnGil);
+    let jobs = shared
+        .config
+        .start_jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))
+        .min(parallel.len());
+    let not_loaded = |left: usize| tracing::info!("{left} module(s) not loaded: the host is stopping");
+    for (done, name) in serial.iter().enumerate() {
+        if shared.stopping() {
+            not_loaded(enabled.len() - done);
+            return;
+        }
+        shared.slots[name.as_str()].load_pending(shared);
+    }
+    if jobs <= 1 {
+        for (done, name) in parallel.iter().enumerate() {
+            if shared.stopping() {
+                not_loaded(parallel.len() - done);
+                return;
+            }
+            shared.slots[name.as_str()].load_pending(shared);
+        }
+        return;
+    }
+    // Each job takes the next module not yet taken; a hung import holds up
+    // only its own job, for its load_timeout.
+    let next = AtomicU64::new(0);
+    std::thread::scope(|s| {
+        for job in 0..jobs {
+            let (next, parallel) = (&next, &parallel);
+            let started = threads::builder(format!("start:{job}")).spawn_scoped(s, move || {
+                loop {
+                    let index = next.fetch_add(1, Ordering::Relaxed) as usize;
+                    let Some(name) = parallel.get(index) else { return };
+                    if shared.stopping() {
+                        return;
+                    }
+                    shared.slots[name.as_str()].load_pending(shared);
+                }
+            });
+            if let Err(error) = started {
+                // The jobs already started take every module anyway.
+                tracing::warn!("could not start a thread to load modules in parallel: {error}");
+                if job == 0 {
+                    for name in parallel.iter() {
+                        shared.slots[name.as_str()].load_pending(shared);
+                    }
+                }
+                break;
+            }
+        }
+    });
+    let left = parallel.iter().filter(|name| shared.slots[name.as_str()].report().state == State::Pending).count();
+    if left > 0 && shared.stopping() {
+        not_loaded(left);
     }
 }
 

@@ -110,6 +110,8 @@ pub struct ScaleRun {
     pub start_s: Figure,
     /// Seconds the placement probe takes on the same modules, alone.
     pub probe_s: f64,
+    /// Seconds until N modules run with `probe = false`, against the baseline.
+    pub start_without_probe_s: Figure,
     /// Own-GIL only: pyhost's start with `start_jobs = 1` (one module after
     /// the other), and the parallel start's ratio to it.
     pub serial_start: Option<Figure>,
@@ -172,10 +174,12 @@ pub fn run(settings: &ScaleSettings, progress: &mut dyn FnMut(&str)) -> anyhow::
         progress(&format!("{count} module(s): the placement probe alone"));
         let probe_s = time_probe(isolation, &modules);
         progress(&format!("{count} module(s): pyhost run"));
-        let host = host_run(&folder, isolation, count, settings.restarts, None)?;
+        let host = host_run(&folder, isolation, count, settings.restarts, &HostKnobs::default())?;
+        progress(&format!("{count} module(s): pyhost run, probe = false"));
+        let unprobed = host_run(&folder, isolation, count, 0, &HostKnobs { probe: false, start_jobs: None })?;
         let serial_start = if isolation == Isolation::OwnGil {
             progress(&format!("{count} module(s): pyhost run, start_jobs = 1"));
-            let serial = host_run(&folder, isolation, count, 0, Some(1))?;
+            let serial = host_run(&folder, isolation, count, 0, &HostKnobs { probe: true, start_jobs: Some(1) })?;
             // pyhost: the parallel start; baseline: the serial one.
             Some(Figure::new(host.start_s, serial.start_s))
         } else {
@@ -187,6 +191,7 @@ pub fn run(settings: &ScaleSettings, progress: &mut dyn FnMut(&str)) -> anyhow::
             modules: count,
             start_s: Figure::new(host.start_s, base.ready_s),
             probe_s,
+            start_without_probe_s: Figure::new(unprobed.start_s, base.ready_s),
             serial_start,
             rss_mib_per_module: Figure::new(
                 rss((host.rss_kib as f64 - empty as f64) / count as f64),
@@ -327,13 +332,28 @@ struct HostFigures {
     shutdown_s: f64,
 }
 
-fn config_text(isolation: Isolation, enable: &str, start_jobs: Option<usize>) -> String {
+/// What a host run of the bench changes from the defaults.
+struct HostKnobs {
+    probe: bool,
+    start_jobs: Option<usize>,
+}
+
+impl Default for HostKnobs {
+    fn default() -> Self {
+        HostKnobs { probe: true, start_jobs: None }
+    }
+}
+
+fn config_text(isolation: Isolation, enable: &str, knobs: &HostKnobs) -> String {
     let mut text = format!(
         "module_dirs = [\"modules\"]\nenable = {enable}\nisolation = \"{}\"\ntick_interval = 0\nlog_level = \"warn\"\n",
         isolation.name()
     );
-    if let Some(jobs) = start_jobs {
+    if let Some(jobs) = knobs.start_jobs {
         text.push_str(&format!("start_jobs = {jobs}\n"));
+    }
+    if !knobs.probe {
+        text.push_str("probe = false\n");
     }
     text
 }
@@ -411,11 +431,11 @@ fn host_run(
     isolation: Isolation,
     count: usize,
     restarts: usize,
-    start_jobs: Option<usize>,
+    knobs: &HostKnobs,
 ) -> anyhow::Result<HostFigures> {
     let timeout = Duration::from_secs(900).saturating_add(Duration::from_secs(2).saturating_mul(count as u32));
     let spawned = Instant::now();
-    let (host, socket) = spawn_host(folder, "host", &config_text(isolation, "\"all\"", start_jobs), timeout)?;
+    let (host, socket) = spawn_host(folder, "host", &config_text(isolation, "\"all\"", knobs), timeout)?;
     let measured = (|| -> anyhow::Result<(f64, u64, f64)> {
         let report = wait_running(&socket, Instant::now() + timeout)?;
         let start_s = spawned.elapsed().as_secs_f64();
@@ -437,7 +457,7 @@ fn host_run(
 /// The host's resident memory with no module enabled.
 fn host_rss_without_modules(folder: &Path, isolation: Isolation) -> anyhow::Result<u64> {
     let timeout = Duration::from_secs(300);
-    let (host, socket) = spawn_host(folder, "empty", &config_text(isolation, "[]", None), timeout)?;
+    let (host, socket) = spawn_host(folder, "empty", &config_text(isolation, "[]", &HostKnobs::default()), timeout)?;
     let rss = wait_running(&socket, Instant::now() + timeout)
         .and_then(|report| Ok(report.memory.context("the host's status tells no memory")?.rss_kib));
     stop_host(host, &socket)?;

@@ -250,9 +250,18 @@ fn scale_text(report: &ScaleReport) -> String {
             scale::START_TARGET
         ));
         out.push_str(&format!(
-            "    the placement probe alone {:>7.3} s  ({:.0}% of pyhost's start; probe = false skips it)\n",
+            "    the placement probe alone {:>7.3} s  ({:.0}% of pyhost's start)\n",
             run.probe_s,
             100.0 * run.probe_s / start.pyhost
+        ));
+        let unprobed = &run.start_without_probe_s;
+        out.push_str(&format!(
+            "  start, probe = false    {:>9.3} s  {:>9.3} s  {:>6.2}x  ({} of <= {}x)\n",
+            unprobed.pyhost,
+            unprobed.baseline,
+            unprobed.ratio,
+            verdict(unprobed.ratio <= scale::START_TARGET),
+            scale::START_TARGET
         ));
         match &run.serial_start {
             Some(serial) => out.push_str(&format!(

@@ -171,6 +171,5 @@ pub fn threads(gil: &Gil<'_>, name: &str) -> Result<Vec<(String, bool)>> {
 
 /// Imports module.py only, and lists the extension modules it brought in.
 pub fn probe(gil: &Gil<'_>, name: &str, path: &Path) -> Result<Vec<String>> {
-    let list = call(gil, "_host_probe", vec![gil.str(name)?, gil.path(path)?])?.to_text()?;
-    Ok(serde_json::from_str(&list).unwrap_or_default())
+    call(gil, "_host_probe", vec![gil.str(name)?, gil.path(path)?])?.items()?.iter().map(|n| n.to_text()).collect()
 }

@@ -484,6 +484,7 @@ fn load_at_start(shared: &Arc<Shared>, enabled: &[String]) {
         }
         return;
     }
+    tracing::info!("loading {} own-gil modules, {jobs} at a time", parallel.len());
     // Each job takes the next module not yet taken; a hung import holds up
     // only its own job, for its load_timeout.
     let next = AtomicU64::new(0);

@@ -11,6 +11,7 @@ mod harness;
 mod lifecycle;
 mod notify;
 mod process;
+mod scale;
 mod signals;
 mod smoke;
 mod soak;

@@ -176,7 +176,7 @@ pub fn run(settings: &ScaleSettings, progress: &mut dyn FnMut(&str)) -> anyhow::
         progress(&format!("{count} module(s): pyhost run"));
         let host = host_run(&folder, isolation, count, settings.restarts, &HostKnobs::default())?;
         progress(&format!("{count} module(s): pyhost run, probe = false"));
-        let unprobed = host_run(&folder, isolation, count, 0, &HostKnobs { probe: false, start_jobs: None })?;
+        let unprobed = host_run(&folder, isolation, count, 0, &HostKnobs { probe: false, ..HostKnobs::default() })?;
         let serial_start = if isolation == Isolation::OwnGil {
             progress(&format!("{count} module(s): pyhost run, start_jobs = 1"));
             let serial = host_run(&folder, isolation, count, 0, &HostKnobs { probe: true, start_jobs: Some(1) })?;
@@ -339,8 +339,9 @@ struct HostKnobs {
 }
 
 impl Default for HostKnobs {
+    /// As a user who wants a fast start sets it: one start job per CPU.
     fn default() -> Self {
-        HostKnobs { probe: true, start_jobs: None }
+        HostKnobs { probe: true, start_jobs: Some(std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)) }
     }
 }
 

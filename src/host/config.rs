@@ -13,7 +13,7 @@
 //! probe = true                            # find extensions that refuse sub-interpreters first
 //! strict_modes = true                     # refuse code others can write (see strict_modes.rs)
 //! thread_stack_size = "8M"                # stack of the threads that run modules (default: ulimit -s)
-//! start_jobs = 2                          # own-GIL modules started at once (default: the CPUs)
+//! start_jobs = 2                          # own-GIL modules started at once (default: 1)
 //!
 //! [restart]
 //! policy = "on-failure"                   # or "never"

@@ -453,7 +453,9 @@ impl Host {
 }
 
 /// Loads the enabled modules at start. Modules placed in own-GIL
-/// interpreters are loaded `start_jobs` at a time (one per CPU by default),
+/// interpreters are loaded `start_jobs` at a time (1 by default: loading one
+/// by one is what the failure model documents, e.g. a signal stops the
+/// start before the next module),
 /// each on a thread of its own: CPython makes such interpreters from several
 /// OS threads at once, each under its own GIL, so their imports run in
 /// parallel. The others (shared, main, and every module before 3.12) load
@@ -461,11 +463,7 @@ impl Host {
 fn load_at_start(shared: &Arc<Shared>, enabled: &[String]) {
     let (parallel, serial): (Vec<&String>, Vec<&String>) =
         enabled.iter().partition(|name| shared.placement_for(name).0 == Isolation::OwnGil);
-    let jobs = shared
-        .config
-        .start_jobs
-        .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))
-        .min(parallel.len());
+    let jobs = shared.config.start_jobs.unwrap_or(1).min(parallel.len());
     let not_loaded = |left: usize| tracing::info!("{left} module(s) not loaded: the host is stopping");
     for (done, name) in serial.iter().enumerate() {
         if shared.stopping() {

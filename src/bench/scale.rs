@@ -15,12 +15,16 @@
 //!   ending the N bare interpreters and finalizing Python;
 //! - **restart**: `ctl restart` of one module, answered once it runs
 //!   again, against ending one bare interpreter and making it again;
-//! - **notify**: left to `pyhost bench notify` (see `NOTIFY` below).
+//! - **notify**: `pyhost bench notify`'s figure (bench/notify.rs), events
+//!   delivered to 10 modules against one GIL hold per event, run in this
+//!   process after the host figures (it initializes Python here).
 //!
 //! Each side runs in a process of its own, since one process loads one
 //! libpython and a host's figures must not include the other's.
 
 use std::path::{Path, PathBuf};
+
+use super::notify::{NotifyFigure, NotifySettings};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, bail};
@@ -132,10 +136,9 @@ pub struct ScaleReport {
     pub load_before: Option<f64>,
     pub load_after: Option<f64>,
     pub runs: Vec<ScaleRun>,
-    /// NOTIFY: events per second delivered to 10 modules against the raw
-    /// per-event baseline. Measured by bench/notify.rs (another branch);
-    /// the lead wires its function in here once both are merged.
-    pub notify: Option<serde_json::Value>,
+    /// Events delivered to 10 modules against the raw per-event baseline
+    /// (bench/notify.rs, its default settings).
+    pub notify: NotifyFigure,
 }
 
 fn load_average() -> Option<f64> {
@@ -208,8 +211,7 @@ pub fn run(settings: &ScaleSettings, progress: &mut dyn FnMut(&str)) -> anyhow::
         load_before,
         load_after: load_average(),
         runs,
-        // NOTIFY: the lead calls the notify bench (bench/notify.rs) here.
-        notify: None,
+        notify: super::notify::run(&NotifySettings::default())?,
     })
 }
 

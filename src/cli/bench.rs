@@ -304,8 +304,8 @@ fn scale_text(report: &ScaleReport) -> String {
             restart.pyhost, restart.baseline, restart.ratio
         ));
     }
-    // NOTIFY: the lead prints the notify bench's row here (bench/notify.rs).
-    out.push_str("\nnotify throughput: not measured here (the notify bench, bench/notify.rs)\n");
+    out.push('\n');
+    out.push_str(&report.notify.text());
     out
 }
 

@@ -5,7 +5,8 @@
 //! scanning and rewriting is the Python side, port/pyhost_port, on fissix,
 //! run in child processes (tool.rs); the rules are one table,
 //! port/rules/python.toml (rules.rs). C and C++ sources are checked in
-//! process by the C side (c/), against port/rules/c.toml. No clap here:
+//! process by the C side (c/), against port/rules/c.toml, and rewritten by
+//! its mechanical rewrites (c/fix.rs). No clap here:
 //! src/cli/port.rs is the command line.
 
 pub mod build_check;
@@ -14,6 +15,7 @@ pub mod files;
 pub mod render;
 pub mod rules;
 pub mod tool;
+pub mod udiff;
 pub mod verify;
 
 use std::io::Write;
@@ -94,6 +96,10 @@ pub struct Finding {
     pub fix: String,
     /// Whether `pyhost port fix` rewrites it.
     pub auto: bool,
+    /// C findings: what pyhost's compat header (pyhost/legacy_compat.h)
+    /// provides for it; None when it provides nothing (or a Python finding).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compat: Option<String>,
 }
 
 /// A file the tool could not process at all (reported, never hidden).
@@ -245,6 +251,7 @@ impl Finding {
             breaks_targets: targets.iter().copied().filter(|t| rule.breaks.contains(*t) && applies(*t)).collect(),
             fix: rule.fix.clone(),
             auto: rule.auto,
+            compat: rule.c.as_ref().map(|c| c.compat_pyhost.clone()).filter(|c| !c.is_empty()),
         }
     }
 }
@@ -291,11 +298,16 @@ pub fn check(paths: &[PathBuf], options: &CheckOptions) -> Result<CheckReport, P
         report.tool = Some(tool);
     }
     for path in &c_files {
-        match c::scan_file(path) {
-            Ok(scan) => {
+        match std::fs::read(path) {
+            Ok(source) => {
+                let scan = c::scan_source(path.parent(), &source);
+                // What `port fix` would rewrite, so each finding says whether it does.
+                let fixed = c::fix::fix_source(path.parent(), &source);
                 report.lines += scan.lines;
                 for raw in scan.findings.iter().filter(|raw| !c_handled(raw)) {
-                    keep(&mut report, c_finding(path, raw, &targets));
+                    let mut found = c_finding(path, raw, &targets);
+                    found.auto = fixed.rewritten.contains(raw);
+                    keep(&mut report, found);
                 }
             }
             Err(e) => report.errors.push(FileError { path: path.clone(), error: format!("cannot read: {e}") }),
@@ -325,12 +337,20 @@ pub fn c_finding(path: &Path, raw: &c::CFinding, targets: &[Version]) -> Finding
     Finding::of_rule(rule, path, (raw.line, raw.column), raw.detail.clone(), targets, |t| raw.versions.contains(t))
 }
 
-/// Rewrites every `.py` file under `paths` in memory: nothing is written.
+/// Rewrites every `.py` file under `paths` (through the Python side) and
+/// every C source (c/fix.rs) in memory: nothing is written.
 pub fn fix(paths: &[PathBuf], options: &FixOptions) -> Result<FixOutcome, PortError> {
     let targets = resolve_targets(&options.targets)?;
+    let (c_files, files): (Vec<PathBuf>, Vec<PathBuf>) =
+        files::collect(paths)?.into_iter().partition(|p| c::is_c_source(p));
+    let mut out = Vec::new();
+    for path in &c_files {
+        out.push(fix_c(path, &targets)?);
+    }
+    if files.is_empty() {
+        return Ok(FixOutcome { style: options.style, targets, files: out });
+    }
     let tool = tool::locate()?;
-    // C sources are checked, never rewritten (yet).
-    let files: Vec<PathBuf> = files::collect(paths)?.into_iter().filter(|p| !c::is_c_source(p)).collect();
     let mut originals = Vec::new();
     for path in &files {
         originals.push(std::fs::read(path).map_err(|source| PortError::Read { path: path.clone(), source })?);
@@ -338,7 +358,6 @@ pub fn fix(paths: &[PathBuf], options: &FixOptions) -> Result<FixOutcome, PortEr
     let bar = progress_bar(options.progress, files.len(), "port fix");
     let processed = tool::run(&tool, "fix", options.style.name(), &files, jobs(options.jobs), &|n| bar.inc(n as u64))?;
     bar.finish_and_clear();
-    let mut out = Vec::new();
     for ((path, original), p) in files.iter().zip(originals).zip(processed) {
         let keep = |raws: &[tool::RawFinding]| -> Vec<Finding> {
             raws.iter().map(|r| finding(path, r, &targets)).filter(|f| !f.breaks_targets.is_empty()).collect()
@@ -354,6 +373,36 @@ pub fn fix(paths: &[PathBuf], options: &FixOptions) -> Result<FixOutcome, PortEr
         });
     }
     Ok(FixOutcome { style: options.style, targets, files: out })
+}
+
+/// One C source as c/fix.rs leaves it, with its findings before and after.
+fn fix_c(path: &Path, targets: &[Version]) -> Result<FixedFile, PortError> {
+    let original = std::fs::read(path).map_err(|source| PortError::Read { path: path.to_path_buf(), source })?;
+    let fixed = c::fix::fix_source(path.parent(), &original);
+    let judged = |source: &[u8], rewritten: &[c::CFinding]| -> Vec<Finding> {
+        c::scan_source(path.parent(), source)
+            .findings
+            .iter()
+            .filter(|raw| !c_handled(raw))
+            .map(|raw| {
+                let mut f = c_finding(path, raw, targets);
+                f.auto = rewritten.contains(raw);
+                f
+            })
+            .filter(|f| !f.breaks_targets.is_empty())
+            .collect()
+    };
+    let label = path.to_string_lossy();
+    let label = label.strip_prefix("./").unwrap_or(&label);
+    Ok(FixedFile {
+        path: path.to_path_buf(),
+        diff: udiff::unified(label, &original, &fixed.source),
+        findings: judged(&original, &fixed.rewritten),
+        remaining: judged(&fixed.source, &[]),
+        rewritten: fixed.source,
+        original,
+        error: None,
+    })
 }
 
 /// Writes every changed file of `outcome` in place.

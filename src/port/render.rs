@@ -13,7 +13,7 @@ fn targets_text(versions: &[super::Version]) -> String {
 pub fn finding_line(f: &Finding) -> String {
     let detail = f.detail.as_deref().map(|d| format!(" ({d})")).unwrap_or_default();
     let auto = if f.auto { "pyhost port fix does it" } else { "by hand" };
-    format!(
+    let mut line = format!(
         "{}:{}:{}: {} [{}, breaks {}] {}{}\n    fix ({auto}): {}\n",
         f.path.display(),
         f.line,
@@ -24,7 +24,11 @@ pub fn finding_line(f: &Finding) -> String {
         f.message,
         detail,
         f.fix
-    )
+    );
+    if let Some(compat) = &f.compat {
+        line.push_str(&format!("    compat header (pyhost/legacy_compat.h): {}\n", compat.replace('`', "")));
+    }
+    line
 }
 
 pub fn text(report: &CheckReport) -> String {
@@ -118,7 +122,8 @@ pub fn sarif(report: &CheckReport) -> String {
                         "region": { "startLine": f.line.max(1), "startColumn": f.column.max(1) },
                     }
                 }],
-                "properties": { "kind": f.kind, "breaksTargets": f.breaks_targets, "auto": f.auto },
+                "properties": { "kind": f.kind, "breaksTargets": f.breaks_targets, "auto": f.auto,
+                    "compat": f.compat },
             })
         })
         .collect();

@@ -154,6 +154,11 @@ pub struct CRule {
     pub compat_py3c: String,
     pub compat_pythoncapi_compat: String,
     pub compat_pyhost: String,
+    /// What `pyhost port fix` rewrites of it ("" = nothing: it stays a finding).
+    pub rewrite: String,
+    /// Names `port fix` replaces one for one (where 2.7's behaviour is kept).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub rewrites: BTreeMap<String, String>,
     pub source: String,
 }
 
@@ -215,7 +220,8 @@ mod tests {
     fn c_rules_name_their_group_source_and_matchers() {
         for (rule, c) in c() {
             assert!(rule.id.starts_with("C-"), "{}", rule.id);
-            assert!(!rule.auto, "{}: no C rewrite exists yet", rule.id);
+            // A C rewrite applies to some of a rule's findings: each finding says whether.
+            assert!(!rule.auto, "{}: auto is per finding on the C side", rule.id);
             assert!(!c.source.is_empty() && !c.group.is_empty(), "{}", rule.id);
             let matches = c.names.len() + c.prefixes.len() + c.members.len();
             assert!(matches > 0 || c.matcher.is_some(), "{} matches nothing", rule.id);

@@ -11,6 +11,7 @@
 //! a `#if PY_MAJOR_VERSION >= 3` branch never breaks 2.7 and the other way round.
 
 pub mod cond;
+pub mod fix;
 pub mod lex;
 pub mod scan;
 

@@ -110,7 +110,7 @@ fn matcher_rule(m: Matcher) -> &'static str {
 }
 
 /// A code token and the versions it may be compiled for.
-type Seg = Vec<(Tok, Versions)>;
+pub(super) type Seg = Vec<(Tok, Versions)>;
 
 /// The preprocessor pass: what the file compiles for which version.
 struct Pre<'a> {
@@ -272,6 +272,27 @@ pub fn scan_file(path: &Path) -> std::io::Result<CScan> {
 
 /// Scans `source`; `dir` is where its local includes are looked up (None: not followed).
 pub fn scan_source(dir: Option<&Path>, source: &[u8]) -> CScan {
+    let pre = preprocess(dir, source);
+    let mut out = Vec::new();
+    let mut m = Matching { pre: &pre, out: &mut out };
+    m.segment(&pre.code);
+    for body in &pre.bodies {
+        m.segment(body);
+    }
+    out.sort_by_key(|f| (f.line, f.column, f.rule));
+    out.dedup();
+    let lines = source.iter().filter(|&&b| b == b'\n').count() as u64 + u64::from(!source.ends_with(b"\n"));
+    CScan { findings: out, lines: if source.is_empty() { 0 } else { lines } }
+}
+
+/// The code of `source` and each `#define` body, as tokens with the
+/// versions each is compiled for: what fix.rs rewrites.
+pub(super) fn segments(dir: Option<&Path>, source: &[u8]) -> Vec<Seg> {
+    let pre = preprocess(dir, source);
+    std::iter::once(pre.code).chain(pre.bodies).collect()
+}
+
+fn preprocess<'a>(dir: Option<&'a Path>, source: &[u8]) -> Pre<'a> {
     let mut pre = Pre {
         macros: Macros::default(),
         code: Vec::new(),
@@ -283,16 +304,7 @@ pub fn scan_source(dir: Option<&Path>, source: &[u8]) -> CScan {
     };
     let all = Frame { may: Versions::ALL, must: Versions::ALL, rest_may: Versions::NONE, rest_must: Versions::NONE };
     pre.run(lex::lex(source), all, true, 0);
-    let mut out = Vec::new();
-    let mut m = Matching { pre: &pre, out: &mut out };
-    m.segment(&pre.code);
-    for body in &pre.bodies {
-        m.segment(body);
-    }
-    out.sort_by_key(|f| (f.line, f.column, f.rule));
-    out.dedup();
-    let lines = source.iter().filter(|&&b| b == b'\n').count() as u64 + u64::from(!source.ends_with(b"\n"));
-    CScan { findings: out, lines: if source.is_empty() { 0 } else { lines } }
+    pre
 }
 
 struct Matching<'a> {

@@ -61,7 +61,7 @@ pub fn fix_source(dir: Option<&Path>, source: &[u8]) -> CFixed {
             at.entry(tok.start).or_insert((s, i));
         }
     }
-    let mut fixer = Fixer { source, edits: Vec::new(), rewritten: Vec::new(), header: false };
+    let mut fixer = Fixer { source, edits: Vec::new(), rewritten: Vec::new(), header: false, module: false };
     for f in &findings {
         let Some(&(s, i)) = at.get(&f.start) else { continue };
         let seg = &segs[s];
@@ -80,7 +80,7 @@ pub fn fix_source(dir: Option<&Path>, source: &[u8]) -> CFixed {
         }
     }
     if fixer.header && !includes_header(source) {
-        let globals = segs.first().is_some_and(has_object_globals);
+        let globals = fixer.module && segs.first().is_some_and(has_object_globals);
         let (at, newline) = include_point(source);
         let mut text = String::new();
         if newline {
@@ -119,6 +119,8 @@ struct Fixer<'a> {
     rewritten: Vec<CFinding>,
     /// Whether an edit needs pyhost/legacy_compat.h.
     header: bool,
+    /// Whether the module init became PYHOST_MODULE.
+    module: bool,
 }
 
 fn text(seg: &Seg, i: usize) -> &str {
@@ -440,6 +442,7 @@ impl Fixer<'_> {
         };
         edits.push(Edit { start: at, end: at, text });
         self.header = true;
+        self.module = true;
         let call_finding: Vec<CFinding> = findings
             .iter()
             .filter(|f| f.start == seg[call].0.start && f.rule == "C-PY2-MODULE-INIT")
@@ -460,38 +463,41 @@ fn includes_header(source: &[u8]) -> bool {
 }
 
 /// Where the `#include` goes: after the line including Python.h, else
-/// after the last `#include` before the code, else at the top. The bool:
-/// whether that line lacks its newline (the end of the file).
+/// after the last `#include` before the code, at the outermost `#if` depth
+/// any include has (a header guard's, in a header), never inside an
+/// `#ifdef FEATURE` block; else at the top. The bool: whether that line
+/// lacks its newline (the end of the file).
 fn include_point(source: &[u8]) -> (usize, bool) {
-    let items = lex::lex(source);
-    let mut line = None;
-    for item in &items {
+    let mut includes = Vec::new(); // (line, depth, is Python.h)
+    let mut depth = 0u32;
+    for item in &lex::lex(source) {
         match item {
-            Item::Directive { name, tokens, line: l } if name == "include" => {
+            Item::Directive { name, .. } if matches!(name.as_str(), "if" | "ifdef" | "ifndef") => depth += 1,
+            Item::Directive { name, .. } if name == "endif" => depth = depth.saturating_sub(1),
+            Item::Directive { name, tokens, line } if name == "include" => {
                 let target: String = tokens.iter().map(|t| t.text.as_str()).collect();
-                if target.contains("Python.h") {
-                    line = Some(*l);
-                    break;
-                }
-                line = Some(*l);
+                includes.push((*line, depth, target.contains("Python.h")));
             }
             Item::Code(_) => break,
             _ => {}
         }
     }
-    let Some(line) = line else { return (0, false) };
+    let Some(outer) = includes.iter().map(|i| i.1).min() else { return (0, false) };
+    let at_outer = includes.iter().filter(|i| i.1 == outer);
+    let line = match at_outer.clone().find(|i| i.2) {
+        Some(python_h) => python_h.0,
+        None => at_outer.last().expect("one include at the outer depth").0,
+    };
     // The end of that directive's line (continuations included: skip `\`-newlines).
     let mut current = 1u32;
-    let mut pos = 0;
-    while pos < source.len() {
-        if source[pos] == b'\n' {
+    for (pos, &b) in source.iter().enumerate() {
+        if b == b'\n' {
             let continued = pos > 0 && source[pos - 1] == b'\\';
             if current >= line && !continued {
                 return (pos + 1, false);
             }
             current += 1;
         }
-        pos += 1;
     }
     (source.len(), true)
 }

@@ -27,3 +27,6 @@ pub fn is_c_source(path: &std::path::Path) -> bool {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod fix_tests;

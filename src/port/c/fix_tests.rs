@@ -218,3 +218,30 @@ fn compat_pyhost_names_what_the_header_defines() {
     }
     assert!(checked >= 15, "{checked}");
 }
+
+/// With pyhost/legacy_compat.h included, what it defines for 3.x is
+/// handled there (PyInt_* by py3c, the removed flags as 0); PyString_* only
+/// once the file has said bytes or text, and before the include.
+#[test]
+fn the_compat_header_handles_what_it_defines() {
+    let rules = |src: &str| -> Vec<&'static str> {
+        super::scan_source(None, src.as_bytes())
+            .findings
+            .into_iter()
+            .filter(|f| !crate::port::c_handled(f))
+            .map(|f| f.rule)
+            .collect()
+    };
+    let body = "long f(PyObject *o) { return PyInt_AsLong(o) + PyString_Size(o) + Py_TPFLAGS_HAVE_ITER; }\n";
+    assert_eq!(rules(body), ["C-PY2-INT", "C-PY2-STRING", "C-PY2-TPFLAGS-HAVE"]);
+    let with_header = format!("#include <pyhost/legacy_compat.h>\n{body}");
+    assert_eq!(rules(&with_header), ["C-PY2-STRING"]);
+    assert_eq!(rules(&format!("#define PYHOST_PYSTRING_IS_TEXT\n{with_header}")), Vec::<&str>::new());
+    assert_eq!(rules(&format!("#define PYHOST_PYSTRING_IS_BYTES\n{with_header}")), Vec::<&str>::new());
+    // A local header of that name is not pyhost's.
+    assert_eq!(rules(&format!("#include \"pyhost/legacy_compat.h\"\n{body}")).len(), 3);
+    // So fix leaves a ported file alone.
+    let ported =
+        std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/py2-fixtures/legacy_cext_ported/ported_tally.c")).unwrap();
+    assert_eq!(fix_source(None, &ported).source, ported);
+}

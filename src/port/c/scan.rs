@@ -216,6 +216,11 @@ impl Pre<'_> {
         let body_start =
             if function_like { tokens.iter().position(|t| t.text == ")").map_or(tokens.len(), |i| i + 1) } else { 1 };
         let body = tokens[body_start.min(tokens.len())..].to_vec();
+        // A macro that expands to an error handles nothing: pyhost/legacy_compat.h's
+        // PyString_* when the file has not said bytes or text.
+        if body.iter().any(|t| t.text.starts_with("PYHOST__NO_") || t.text.starts_with("define_PYHOST_")) {
+            return;
+        }
         if keep_code && !body.is_empty() {
             self.bodies.push(body.iter().map(|t| (t.clone(), top.may)).collect());
         }
@@ -230,6 +235,10 @@ impl Pre<'_> {
             }
             _ => return,
         };
+        if target == super::fix::HEADER && !local {
+            self.compat_header(top, depth);
+            return;
+        }
         if target == "Python.h" {
             let new = top.may.minus(self.python_h);
             self.clean = self.clean.or(new.and(self.macros.defined_for("PY_SSIZE_T_CLEAN")));
@@ -260,6 +269,59 @@ impl Pre<'_> {
             self.python_h = inner.python_h;
             self.clean = inner.clean;
             self.included = inner.included;
+        }
+    }
+}
+
+/// pyhost's compat header and the vendored headers it includes, in the
+/// order it includes them: what they #define for a version counts as
+/// handled there, as a file's own defines do (PyInt_* on 3.x by py3c).
+const COMPAT_HEADERS: &[&str] = &[
+    include_str!("../../../include/py3c/comparison.h"),
+    include_str!("../../../include/py3c/compat.h"),
+    include_str!("../../../include/py3c/py3shims.h"),
+    include_str!("../../../include/py3c/tpflags.h"),
+    include_str!("../../../include/pythoncapi_compat.h"),
+    include_str!("../../../include/pyhost/legacy_compat.h"),
+];
+
+impl Pre<'_> {
+    /// `#include <pyhost/legacy_compat.h>`: its macros (and Python.h, which it includes).
+    fn compat_header(&mut self, top: Frame, depth: u32) {
+        if !self.included.insert(PathBuf::from(super::fix::HEADER)) {
+            return;
+        }
+        let python_h = Tok { kind: TokKind::Punct, text: "<".into(), line: 0, column: 0, start: 0, end: 0 };
+        let name = |text: &str| Tok { kind: TokKind::Ident, text: text.into(), ..python_h.clone() };
+        self.include(
+            &[python_h.clone(), name("Python"), name("."), name("h"), Tok { text: ">".into(), ..python_h }],
+            top,
+            depth,
+        );
+        // The header's switches: a file that has not defined one has not.
+        for switch in ["PYHOST_PYSTRING_IS_BYTES", "PYHOST_PYSTRING_IS_TEXT", "PYHOST_CHAR_PATHS"] {
+            self.macros.defines.entry(switch.to_string()).or_default();
+        }
+        for text in COMPAT_HEADERS {
+            let items = lex::lex(text.as_bytes());
+            // Its include guard is not defined yet: known, so what it guards
+            // is compiled for certain (an unknown macro would leave it "may be").
+            let directives: Vec<(&str, Option<&str>)> = items
+                .iter()
+                .filter_map(|item| match item {
+                    Item::Directive { name, tokens, .. } => {
+                        Some((name.as_str(), tokens.first().map(|t| t.text.as_str())))
+                    }
+                    Item::Code(_) => None,
+                })
+                .take(2)
+                .collect();
+            if let [("ifndef", Some(guard)), ("define", Some(defined))] = directives[..]
+                && guard == defined
+            {
+                self.macros.defines.entry(guard.to_string()).or_default();
+            }
+            self.run(items, top, false, depth + 1);
         }
     }
 }

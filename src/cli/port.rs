@@ -30,7 +30,7 @@ enum Command {
 
 #[derive(Debug, clap::Args)]
 struct Common {
-    /// Module folders and .py files (folders are searched for .py files).
+    /// Module folders, .py files and C sources (folders are searched for .py, .c, .h, .cc, .cpp files).
     #[arg(required = true, value_name = "PATH")]
     paths: Vec<PathBuf>,
 
@@ -119,6 +119,13 @@ enum Format {
 /// nothing the second time. `decision` findings are never guessed: each is
 /// marked with a `# pyhost-port: decision RULE: ...` comment and stays in
 /// `pyhost port check`'s output. The findings left are listed on stderr.
+///
+/// C sources get only the rewrites that are mechanical and keep 2.7's
+/// behaviour (port/rules/c.toml's `rewrite` column): module init to
+/// PYHOST_MODULE, ob_type/ob_size/ob_refcnt reads to Py_TYPE/Py_SIZE/
+/// Py_REFCNT, PyInt_AsLong to PyLong_AsLong, Py_TPFLAGS_HAVE_* terms
+/// removed; a rewrite that needs pyhost/legacy_compat.h adds its #include
+/// (`pyhost info --json` names its folder).
 ///
 /// Exit status: 0 when every file was processed, 1 when one could not be,
 /// 2 on a usage error or when the tool cannot run.

@@ -169,7 +169,7 @@ pub fn fix_summary(outcome: &FixOutcome, written: bool) -> String {
     let decisions: usize = outcome.files.iter().flat_map(|f| &f.remaining).filter(|f| f.kind == Kind::Decision).count();
     out.push_str(&format!(
         "{changed} of {} files {} (--style {}); {remaining} findings left for a person, {decisions} of them decisions \
-         (marked `# pyhost-port: decision`)\n",
+         (marked `# pyhost-port: decision` in Python files)\n",
         outcome.files.len(),
         if written { "rewritten" } else { "would change (the diff is on stdout; --write rewrites them)" },
         outcome.style.name()

@@ -486,7 +486,7 @@ fn include_point(source: &[u8]) -> (usize, bool) {
     let at_outer = includes.iter().filter(|i| i.1 == outer);
     let line = match at_outer.clone().find(|i| i.2) {
         Some(python_h) => python_h.0,
-        None => at_outer.last().expect("one include at the outer depth").0,
+        None => at_outer.max_by_key(|i| i.0).expect("one include at the outer depth").0,
     };
     // The end of that directive's line (continuations included: skip `\`-newlines).
     let mut current = 1u32;

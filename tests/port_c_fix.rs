@@ -38,15 +38,19 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-/// `port check --format json` findings that break a target, over every target.
-fn findings(dir: &Path) -> usize {
+/// `port check --format json` over every target.
+fn report(dir: &Path) -> Value {
     let finished = run({
         let mut c = pyhost(["port", "check", "--format", "json", "--target", "2.7,3.9,3.11,3.13"]);
         c.arg(dir);
         c
     });
-    let report: Value = serde_json::from_str(&finished.stdout).unwrap_or_else(|e| panic!("{e}: {finished}"));
-    report["findings"].as_array().unwrap().len()
+    serde_json::from_str(&finished.stdout).unwrap_or_else(|e| panic!("{e}: {finished}"))
+}
+
+/// The findings that break a target.
+fn findings(dir: &Path) -> usize {
+    report(dir)["findings"].as_array().unwrap().len()
 }
 
 fn fix(dir: &Path, write: bool) -> common::Finished {
@@ -115,6 +119,20 @@ fn fix_on_pysqlite_lowers_the_findings_and_keeps_every_build() {
     copy_dir(&corpus("pysqlite-2.8.3").join("src"), &before_dir);
     copy_dir(&corpus("pysqlite-2.8.3").join("src"), &after_dir);
     let before = findings(&before_dir);
+    // Each finding says whether fix rewrites it and what the compat header provides.
+    let checked = report(&before_dir);
+    let at = |file: &str, line: u64| -> Vec<&Value> {
+        let all = checked["findings"].as_array().unwrap().iter();
+        all.filter(|f| f["path"].as_str().unwrap().ends_with(file) && f["line"] == line).collect()
+    };
+    let ob_type = at("connection.c", 233);
+    assert_eq!(ob_type[0]["rule"], "C-PY2-OB-FIELD", "{ob_type:?}");
+    assert_eq!(ob_type[0]["auto"], true, "{ob_type:?}");
+    assert!(ob_type[0]["compat"].as_str().unwrap().contains("`Py_SET_TYPE`"), "{ob_type:?}");
+    let pyint_check = at("connection.c", 498);
+    assert_eq!((&pyint_check[0]["rule"], &pyint_check[0]["auto"]), (&"C-PY2-INT".into(), &false.into()));
+    assert!(pyint_check[0]["compat"].as_str().unwrap().contains("`PyInt_Check`"));
+    assert_eq!(at("connection.c", 499)[0]["auto"], true, "PyInt_AsLong");
     fix(&after_dir, true);
     let after = findings(&after_dir);
     assert!(after < before, "findings {before} -> {after}");

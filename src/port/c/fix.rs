@@ -65,19 +65,28 @@ pub fn fix_source(dir: Option<&Path>, source: &[u8]) -> CFixed {
     for f in &findings {
         let Some(&(s, i)) = at.get(&f.start) else { continue };
         let seg = &segs[s];
+        // What this rewrite needs is kept only if its edits are.
+        let (header, module) = (std::mem::take(&mut fixer.header), std::mem::take(&mut fixer.module));
         let edits = match f.rule {
             "C-PY2-INIT-FUNCTION" => fixer.module_init(seg, i, &findings),
             "C-PY2-OB-FIELD" => fixer.ob_field(seg, i),
             "C-LVALUE-PY-TYPE" | "C-LVALUE-PY-REFCNT" => fixer.lvalue_macro(seg, i),
-            "C-PY2-TPFLAGS-HAVE" => fixer.tpflag(seg, i),
+            "C-PY2-TPFLAGS-HAVE" => fixer.tpflag(seg, i, &findings),
             rule => fixer.rename(rule, seg, i),
         };
-        if let Some((edits, covered)) = edits
-            && fixer.add(edits)
-        {
-            fixer.rewritten.push(f.clone());
-            fixer.rewritten.extend(covered);
-        }
+        let kept = match edits {
+            Some((edits, covered)) => {
+                let added = fixer.add(edits);
+                if added {
+                    fixer.rewritten.push(f.clone());
+                    fixer.rewritten.extend(covered);
+                }
+                added
+            }
+            None => false,
+        };
+        fixer.header = header || (kept && fixer.header);
+        fixer.module = module || (kept && fixer.module);
     }
     if fixer.header && !includes_header(source) {
         let globals = fixer.module && segs.first().is_some_and(has_object_globals);
@@ -100,6 +109,9 @@ pub fn fix_source(dir: Option<&Path>, source: &[u8]) -> CFixed {
     let mut out = Vec::with_capacity(source.len() + 256);
     let mut pos = 0;
     for e in &edits {
+        if e.start < pos {
+            continue; // overlapping edits are refused by Fixer::add; never cut a file
+        }
         out.extend_from_slice(&source[pos..e.start]);
         out.extend_from_slice(e.text.as_bytes());
         pos = e.end;
@@ -190,7 +202,11 @@ impl Fixer<'_> {
     /// Adds edits unless one overlaps an edit already made.
     fn add(&mut self, edits: Vec<Edit>) -> bool {
         let overlaps = |a: &Edit, b: &Edit| a.start < b.end.max(b.start + 1) && b.start < a.end.max(a.start + 1);
-        if edits.iter().any(|e| self.edits.iter().any(|d| overlaps(e, d))) {
+        let clash = edits
+            .iter()
+            .enumerate()
+            .any(|(n, e)| self.edits.iter().any(|d| overlaps(e, d)) || edits[n + 1..].iter().any(|d| overlaps(e, d)));
+        if clash {
             return false;
         }
         self.edits.extend(edits);
@@ -209,8 +225,10 @@ impl Fixer<'_> {
         Some((vec![Edit { start: tok.start, end: tok.end, text: new.clone() }], Vec::new()))
     }
 
-    /// `A | Py_TPFLAGS_HAVE_X | B`: the term and one `|` removed.
-    fn tpflag(&mut self, seg: &Seg, i: usize) -> Rewrite {
+    /// `A | Py_TPFLAGS_HAVE_X | B | Py_TPFLAGS_HAVE_Y`: the whole `|`
+    /// expression at once, every removed flag of it dropped, so one pass
+    /// is enough; the spacing around `|` is kept.
+    fn tpflag(&mut self, seg: &Seg, i: usize, findings: &[CFinding]) -> Rewrite {
         // The run of names and `|` around the flag is the whole expression.
         let term = |k: usize| seg[k].0.kind == TokKind::Ident || text(seg, k) == "|";
         let mut first = i;
@@ -226,23 +244,35 @@ impl Fixer<'_> {
         let opened = |k: usize| k == 0 || matches!(text(seg, k - 1), "=" | "," | "{" | "return" | "(");
         let bounded_left = matches!(before, "," | "{" | "=" | "|=" | "") || (before == "(" && opened(first - 1));
         let bounded_right = matches!(after, "," | "}" | ";" | ")" | "");
-        if !bounded_left || !bounded_right || first == last {
+        // Names and `|` alternating, names at both ends.
+        let alternating = (first..=last).all(|k| (k - first) % 2 == 0 || text(seg, k) == "|")
+            && (first..=last).step_by(2).all(|k| seg[k].0.kind == TokKind::Ident)
+            && (last - first) % 2 == 0;
+        if !bounded_left || !bounded_right || first == last || !alternating {
             return None;
         }
-        let blank =
-            |from: usize, to: usize| self.source[from..to].iter().all(|b| b.is_ascii_whitespace() || *b == b'|');
-        let tok = &seg[i].0;
-        if text(seg, i + 1) == "|" && i < last {
-            let next = &seg[i + 2].0;
-            blank(tok.end, next.start)
-                .then(|| (vec![Edit { start: tok.start, end: next.start, text: String::new() }], vec![]))
-        } else if i > first && text(seg, i - 1) == "|" {
-            let prev = &seg[i - 2].0;
-            blank(prev.end, tok.start)
-                .then(|| (vec![Edit { start: prev.end, end: tok.end, text: String::new() }], vec![]))
-        } else {
-            None
+        let (start, end) = (seg[first].0.start, seg[last].0.end);
+        // No comment or directive inside: only the tokens, `|` and blanks.
+        let inside: usize = (first..=last).map(|k| seg[k].0.end - seg[k].0.start).sum();
+        let blanks = self.source[start..end].iter().filter(|b| b.is_ascii_whitespace()).count();
+        if inside + blanks != end - start {
+            return None;
         }
+        let removed: Vec<&CFinding> = (first..=last)
+            .step_by(2)
+            .filter_map(|k| findings.iter().find(|f| f.rule == "C-PY2-TPFLAGS-HAVE" && f.start == seg[k].0.start))
+            .collect();
+        let kept: Vec<&str> = (first..=last)
+            .step_by(2)
+            .filter(|&k| !removed.iter().any(|f| f.start == seg[k].0.start))
+            .map(|k| text(seg, k))
+            .collect();
+        if kept.is_empty() {
+            return None; // nothing but removed flags: what stands there is a person's call
+        }
+        let spaced = self.source[seg[first].0.end..seg[first + 1].0.start].iter().any(|b| b.is_ascii_whitespace());
+        let text = kept.join(if spaced { " | " } else { "|" });
+        Some((vec![Edit { start, end, text }], removed.into_iter().cloned().collect()))
     }
 
     /// The start of the expression `base` in `base->ob_type` (`arrow` is
@@ -374,6 +404,9 @@ impl Fixer<'_> {
         let call_open = call + 1;
         let call_close = matching(seg, call_open)?;
         let args = arguments(seg, call_open, call_close);
+        if args.iter().any(|(a, b)| a >= b) {
+            return None;
+        }
         let (name_arg, methods, doc) = match (text(seg, call), args.len()) {
             ("Py_InitModule", 2) => (args[0], self.slice(seg, args[1].0, args[1].1 - 1), "NULL".to_string()),
             ("Py_InitModule3", 3) => {

@@ -150,8 +150,14 @@ fn tpflags_terms_are_removed() {
         "#define FLAGS (Py_TPFLAGS_HAVE_CLASS | Py_TPFLAGS_DEFAULT)\nT.tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_CHECKTYPES;\n",
     );
     assert_eq!(out, "#define FLAGS (Py_TPFLAGS_DEFAULT)\nT.tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC;\n");
+    // Adjacent flags go in one pass (a second fix changes nothing: fixed() checks).
+    let out =
+        fixed("T.tp_flags = Py_TPFLAGS_HAVE_ITER|Py_TPFLAGS_HAVE_CLASS|Py_TPFLAGS_DEFAULT|Py_TPFLAGS_HAVE_WEAKREFS;");
+    assert_eq!(out, "T.tp_flags = Py_TPFLAGS_DEFAULT;");
     for src in [
         "if (t->tp_flags & Py_TPFLAGS_HAVE_ITER) f();",
+        "T.tp_flags = Py_TPFLAGS_HAVE_ITER | Py_TPFLAGS_HAVE_CLASS;",
+        "T.tp_flags = Py_TPFLAGS_DEFAULT | /* why */ Py_TPFLAGS_HAVE_ITER;",
         "T.tp_flags = Py_TPFLAGS_HAVE_CLASS;",
         "/* Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_ITER */",
         "#if PY_MAJOR_VERSION < 3\nT.tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_ITER;\n#endif\n",

@@ -245,9 +245,9 @@ impl Fixer<'_> {
         let bounded_left = matches!(before, "," | "{" | "=" | "|=" | "") || (before == "(" && opened(first - 1));
         let bounded_right = matches!(after, "," | "}" | ";" | ")" | "");
         // Names and `|` alternating, names at both ends.
-        let alternating = (first..=last).all(|k| (k - first) % 2 == 0 || text(seg, k) == "|")
+        let alternating = (first..=last).all(|k| (k - first).is_multiple_of(2) || text(seg, k) == "|")
             && (first..=last).step_by(2).all(|k| seg[k].0.kind == TokKind::Ident)
-            && (last - first) % 2 == 0;
+            && (last - first).is_multiple_of(2);
         if !bounded_left || !bounded_right || first == last || !alternating {
             return None;
         }

@@ -53,7 +53,7 @@ struct Tested {
 }
 
 pub fn run(args: Args) -> anyhow::Result<i32> {
-    let version = crate::python::interpreter_info::minor_of(&crate::python::chosen()?.version);
+    let version = crate::python::chosen()?.label();
     let mut found = modules(&args.dirs)?;
     if !args.only.is_empty() {
         for name in &args.only {

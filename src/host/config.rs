@@ -381,7 +381,7 @@ fn with_suggestion(error: &toml::de::Error) -> String {
 
 const PLACEHOLDERS: [&str; 2] = ["{cache}", "{python_version}"];
 
-/// `{python_version}` -> `3.11` (the interpreter pyhost embeds), `{cache}`
+/// `{python_version}` -> `3.11` (the interpreter pyhost embeds; `3.13t` free-threaded), `{cache}`
 /// -> `$XDG_CACHE_HOME` or `~/.cache`, `~/x` -> `$HOME/x`; a relative path
 /// is taken from `base`. One config then serves builds for every version.
 /// Any other `{word}` is a mistake (a literal brace otherwise is kept).
@@ -391,7 +391,7 @@ fn resolve_path(base: &Path, path: &Path, key: &str) -> anyhow::Result<PathBuf> 
     let path = if text.contains('{') {
         let cache = crate::cache::dir().unwrap_or_else(|| PathBuf::from(".cache"));
         let replaced = text
-            .replace("{python_version}", &crate::python::interpreter_info::minor_of(&crate::python::chosen()?.version))
+            .replace("{python_version}", &crate::python::chosen()?.label())
             .replace("{cache}", &cache.to_string_lossy());
         if let Some(word) = unknown_placeholder(&text) {
             bail!(
@@ -586,7 +586,9 @@ mod tests {
     fn placeholders_expand() {
         let raw: RawConfig = toml::from_str(r#"python_path = ["/site/{python_version}"]"#).unwrap();
         let config = raw.resolve(Path::new("/")).unwrap();
-        let version = crate::python::interpreter_info::minor_of(&crate::python::chosen().unwrap().version);
+        let python = crate::python::chosen().unwrap();
+        // A free-threaded build has site folders of its own: its extensions' ABI differs.
+        let version = format!("{}{}", crate::python::interpreter_info::minor_of(&python.version), if python.gil_disabled { "t" } else { "" });
         assert_eq!(config.python_path, vec![PathBuf::from(format!("/site/{version}"))]);
     }
 

@@ -18,15 +18,19 @@ pub struct Found {
     pub include_dir: Option<PathBuf>,
     pub library: Option<PathBuf>,
     pub embeddable: bool,
+    /// A free-threaded build (3.13t): a column of its own, not a duplicate of 3.13.
+    #[serde(skip)]
+    pub gil_disabled: bool,
     /// What is wrong, and the fix.
     pub problem: Option<String>,
 }
 
 impl Found {
-    /// "3.11" for "3.11.2".
+    /// "3.11" for "3.11.2", "3.13t" for a free-threaded 3.13: the matrix's column.
     pub fn minor(&self) -> Option<String> {
         let version = self.version.as_ref()?;
-        Some(crate::python::interpreter_info::minor_of(version))
+        let free_threaded = if self.gil_disabled { "t" } else { "" };
+        Some(format!("{}{free_threaded}", crate::python::interpreter_info::minor_of(version)))
     }
 }
 
@@ -39,6 +43,7 @@ pub fn check(candidate: &Path) -> Found {
         include_dir: None,
         library: None,
         embeddable: false,
+        gil_disabled: false,
         problem: None,
     };
     let stdout = match interpreters::probe(candidate) {
@@ -50,6 +55,7 @@ pub fn check(candidate: &Path) -> Found {
     };
     if let Ok(facts) = serde_json::from_str::<serde_json::Value>(stdout.trim()) {
         found.version = facts["version"].as_str().map(String::from);
+        found.gil_disabled = facts["gil_disabled"].as_bool().unwrap_or(false);
         found.executable = facts["executable"].as_str().map(PathBuf::from);
     }
     match interpreters::inspect(candidate.display().to_string(), "pyhost doctor", &stdout) {

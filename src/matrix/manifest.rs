@@ -156,9 +156,12 @@ impl Manifest {
     }
 }
 
+/// `version` is a column's label: "3.11", or "3.13t" for a free-threaded
+/// build, which falls back on what "3.13" says.
 fn most_specific(table: &BTreeMap<String, Expectation>, version: &str) -> Option<Expectation> {
+    let with_gil = version.strip_suffix('t').unwrap_or(version);
     let major = version.split('.').next().unwrap_or_default();
-    [version, major, "default"].iter().find_map(|key| table.get(*key).cloned())
+    [version, with_gil, major, "default"].iter().find_map(|key| table.get(*key).cloned())
 }
 
 #[cfg(test)]
@@ -179,6 +182,11 @@ mod tests {
         assert_eq!(manifest.expectation("2.7").outcome, Outcome::Pass);
         assert_eq!(manifest.expectation("3.9").outcome, Outcome::Fail);
         assert_eq!(manifest.expectation("3.13").outcome, Outcome::Crash);
+        // Free-threaded 3.13 falls back on 3.13's key unless it has its own.
+        assert_eq!(manifest.expectation("3.13t").outcome, Outcome::Crash);
+        let own: Manifest = toml::from_str("[expect]\n\"3.13\" = { outcome = \"crash\", reason = \"x\" }\n\"3.13t\" = { outcome = \"hang\", reason = \"y\" }").unwrap();
+        assert_eq!(own.expectation("3.13t").outcome, Outcome::Hang);
+        assert_eq!(own.expectation("3.13").outcome, Outcome::Crash);
         assert_eq!(Manifest::default().expectation("3.11").outcome, Outcome::Pass);
     }
 

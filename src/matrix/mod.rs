@@ -26,7 +26,6 @@ use serde::{Deserialize, Serialize};
 use self::manifest::{Expectation, Manifest, State};
 use self::outcome::{Outcome, judge};
 use self::selftest::{CellSpec, Runner, run_cell_until};
-use crate::python::interpreter_info::minor_of;
 
 /// A column: one interpreter, and how building against it went.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -157,7 +156,9 @@ fn columns(pythons: &[String]) -> Vec<(Column, Option<PathBuf>)> {
         pythons
             .iter()
             .map(|p| {
-                let is_version = !p.is_empty() && p.chars().all(|c| c.is_ascii_digit() || c == '.');
+                // "3.11", or "3.13t" for the free-threaded build.
+                let digits = p.strip_suffix('t').unwrap_or(p);
+                let is_version = !digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit() || c == '.');
                 if is_version {
                     let all = scanned.get_or_init(doctor::scan);
                     let found =
@@ -169,6 +170,7 @@ fn columns(pythons: &[String]) -> Vec<(Column, Option<PathBuf>)> {
                                 include_dir: None,
                                 library: None,
                                 embeddable: false,
+                                gil_disabled: false,
                                 problem: Some(format!(
                                     "no embeddable Python {p} found (see pyhost doctor); run scripts/install-pythons"
                                 )),
@@ -243,7 +245,7 @@ pub fn prepare(pythons: &[String], progress: &render::Progress) -> Vec<Prepared>
 pub fn this_build() -> Prepared {
     let chosen = crate::python::chosen();
     let column = Column {
-        label: chosen.as_ref().map(|py| minor_of(&py.version)).unwrap_or_else(|_| "?".into()),
+        label: chosen.as_ref().map(|py| py.label()).unwrap_or_else(|_| "?".into()),
         version: chosen.as_ref().ok().map(|py| py.version.clone()),
         executable: chosen.as_ref().ok().map(|py| py.executable.display().to_string()),
         problem: chosen.as_ref().err().map(|e| e.to_string()),

@@ -44,6 +44,13 @@ impl Interpreter {
         self.lib_dir.join(format!("lib{}.so", self.lib_name))
     }
 
+    /// How manifests, site folders and matrix columns name this interpreter:
+    /// "3.11", or "3.13t" for a free-threaded build, whose extension modules
+    /// (ABI "t") are not those of the same version with a GIL.
+    pub fn label(&self) -> String {
+        format!("{}.{}{}", self.major, self.minor, if self.gil_disabled { "t" } else { "" })
+    }
+
     /// `python3.11-dev`-style names of the Debian packages that hold what is missing.
     pub fn dev_package(&self) -> String {
         format!("libpython{}.{}-dev", self.major, self.minor)

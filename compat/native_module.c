@@ -3,7 +3,11 @@
  *
  * 3.x: multi-phase initialization (PEP 489), so each interpreter gets its
  *      own module object and its own state; on 3.12+ it declares that it
- *      supports a per-interpreter GIL, so it loads in isolated interpreters.
+ *      supports a per-interpreter GIL, so it loads in isolated interpreters,
+ *      and on 3.13+ that it runs without the GIL, so importing it leaves a
+ *      free-threaded build free-threaded. That is true: its state is one
+ *      counter, updated atomically, and the host-call pointer is set before
+ *      Python starts; host_call itself serves interpreters in parallel.
  * 2.x: Py_InitModule4 in each interpreter, with the state in a capsule that
  *      the functions receive as `self`.
  */
@@ -12,7 +16,9 @@
 #include <stdlib.h>
 
 typedef struct {
-    long long calls; /* host calls made through this interpreter's module */
+    /* host calls made through this interpreter's module; threads of one
+     * interpreter run at once on a free-threaded build, hence atomic */
+    long long calls;
 } native_state;
 
 static ph_host_call_fn host_call = NULL;
@@ -43,7 +49,7 @@ static PyObject *native_call(PyObject *self, PyObject *args) {
         PyMem_Free(payload);
         return NULL;
     }
-    state->calls++;
+    __atomic_fetch_add(&state->calls, 1, __ATOMIC_RELAXED);
     if (host_call == NULL) {
         PyMem_Free(payload);
         PyErr_SetString(PyExc_RuntimeError, "no host program is attached to " PH_NATIVE_MODULE_NAME);
@@ -84,7 +90,7 @@ static PyObject *native_stats(PyObject *self, PyObject *unused) {
     native_state *state = state_of(self);
     if (state == NULL) return NULL;
     PyObject *stats = PyDict_New();
-    PyObject *calls = ph_int_from_i64(state->calls);
+    PyObject *calls = ph_int_from_i64(__atomic_load_n(&state->calls, __ATOMIC_RELAXED));
     if (stats == NULL || calls == NULL || PyDict_SetItemString(stats, "calls", calls) < 0) {
         Py_XDECREF(stats);
         stats = NULL;
@@ -131,6 +137,9 @@ int ph_native_attach(void) {
 static PyModuleDef_Slot native_slots[] = {
 #if PH_PY_AT_LEAST(3, 12)
     {Py_mod_multiple_interpreters, Py_MOD_PER_INTERPRETER_GIL_SUPPORTED},
+#endif
+#ifdef Py_mod_gil /* 3.13+; a build with a GIL ignores it */
+    {Py_mod_gil, Py_MOD_GIL_NOT_USED},
 #endif
     {0, NULL},
 };

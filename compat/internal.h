@@ -31,6 +31,15 @@
 #undef Py_BUILD_CORE
 #endif
 
+/* PyModuleObject, whose md_gil says whether an extension module declared
+ * that it runs without the GIL, for the file that defines
+ * PH_NEED_MODULE_OBJECT (free-threaded builds only: md_gil exists there). */
+#if defined(PH_NEED_MODULE_OBJECT) && defined(Py_GIL_DISABLED)
+#define Py_BUILD_CORE 1
+#include "internal/pycore_moduleobject.h"
+#undef Py_BUILD_CORE
+#endif
+
 /* Python 2.7 declares many parameters `char *` that 3.x declares `const char *`
  * (PyObject_CallMethod, PySys_GetObject, Py_InitModule4...). Passing through
  * this cast compiles on both without warnings; 2.7 does not write to them. */

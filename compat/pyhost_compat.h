@@ -224,6 +224,20 @@ ph_obj *ph_puller_new(ph_pull_fn pull, void *ctx);
 /* From now on the puller returns None and never touches ctx again. GIL held. */
 void ph_puller_close(ph_obj *puller);
 
+/* ----------------------------------------------------------- free threading */
+
+/* Whether this is a free-threaded build (3.13t: Py_GIL_DISABLED). */
+int ph_free_threaded(void);
+
+/* The GIL of the interpreter the calling thread runs (attached). Returns -1
+ * on a build with a GIL (nothing to say), else 1 when the GIL is enabled
+ * (an extension module re-enabled it), 0 when it is not; *needed_by is then
+ * a new buffer (ph_free) with the names, one per line, of the extension
+ * modules in this interpreter's sys.modules that did not declare
+ * Py_MOD_GIL_NOT_USED, each of which enabled the GIL when it was imported,
+ * or NULL when there are none. */
+int ph_gil_status(char **needed_by);
+
 /* ---------------------------------------------------------- native module */
 
 /* The host's native module, importable in every interpreter as this name. */

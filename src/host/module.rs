@@ -54,7 +54,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crate::python::{EndOutcome, Error, Interpreter, Isolation, Leftover, OwnedObj};
+use crate::python::{EndOutcome, Error, GilStatus, Interpreter, Isolation, Leftover, OwnedObj};
 
 use super::bounded::{self, Straggler, Waited};
 use super::delivery;
@@ -90,6 +90,8 @@ pub(crate) struct SlotState {
     pub placement: Option<String>,
     pub error: Option<String>,
     pub restarts: u32,
+    /// Free-threaded builds: the GIL of its interpreter, last looked at.
+    pub gil: Option<GilStatus>,
     /// Threads the module started in the main interpreter, as of its last
     /// unload there.
     main_threads: Vec<ThreadReport>,
@@ -128,8 +130,8 @@ pub struct Slot {
     dropped: Arc<AtomicU64>,
 }
 
-/// What a successful load yields.
-type Loaded = (Interpreter, OwnedObj, Meta);
+/// What a successful load yields, with its interpreter's GIL (free-threaded builds).
+type Loaded = (Interpreter, OwnedObj, Meta, Option<GilStatus>);
 
 /// How a load went wrong.
 enum LoadError {
@@ -145,6 +147,19 @@ fn describe(error: &Error) -> String {
     match error {
         Error::Python(exception) => exception.traceback.clone(),
         other => other.to_string(),
+    }
+}
+
+/// Says in the log which extension modules turned the GIL on (free-threaded builds).
+fn report_gil(name: &str, gil: Option<&GilStatus>) {
+    match gil {
+        Some(GilStatus { enabled: true, because }) if !because.is_empty() => {
+            tracing::warn!("[{name}] runs with the GIL: enabled by {}, not declared free-threading-safe", because.join(", "))
+        }
+        Some(GilStatus { enabled: true, .. }) => {
+            tracing::warn!("[{name}] runs with the GIL: another interpreter sharing its GIL enabled it")
+        }
+        _ => {}
     }
 }
 
@@ -169,6 +184,7 @@ impl Slot {
                 placement: None,
                 error: None,
                 restarts: 0,
+                gil: None,
                 main_threads: Vec::new(),
                 kept: Vec::new(),
                 stragglers: Vec::new(),
@@ -203,6 +219,7 @@ impl Slot {
             serving,
             notifications_dropped: self.dropped.load(Ordering::Relaxed),
             leftover_threads: st.leftover(),
+            gil: st.gil.clone(),
         }
     }
 
@@ -222,6 +239,17 @@ impl Slot {
             && live.meta.notify_types.iter().any(|t| t == event || t == "*")
         {
             live.queue.offer(Notice { event: event.to_string(), payload: payload.to_string() });
+        }
+    }
+
+    /// Records what its interpreter's GIL is now, if `generation` is still the current load.
+    fn note_gil(&self, generation: u64, status: GilStatus) {
+        let mut st = self.state();
+        if st.generation == generation {
+            if st.gil.as_ref() != Some(&status) {
+                report_gil(&self.name, Some(&status));
+            }
+            st.gil = Some(status);
         }
     }
 
@@ -325,7 +353,9 @@ impl Slot {
         st.isolation = Some(isolation);
         st.placement = placement;
         match attempt {
-            Ok((interpreter, instance, meta)) => {
+            Ok((interpreter, instance, meta, gil)) => {
+                report_gil(&self.name, gil.as_ref());
+                st.gil = gil;
                 let instance = Arc::new(instance);
                 let limit = shared.config.notify_queue_limit(&self.name);
                 let queue = Arc::new(NotifyQueue::new(limit, Arc::clone(&self.dropped)));
@@ -373,7 +403,7 @@ impl Slot {
         let late = {
             let (slot, shared) = (Arc::clone(self), Arc::clone(shared));
             move |attempt: Result<Loaded, LoadError>| {
-                if let Ok((interpreter, instance, _)) = attempt {
+                if let Ok((interpreter, instance, _, _)) = attempt {
                     tracing::warn!(
                         "[{}] finished loading after it was given up; that instance is discarded",
                         slot.name
@@ -433,9 +463,10 @@ impl Slot {
             let options = serde_json::Value::Object(shared.config.module(&self.name).options);
             pyside::bootstrap(&gil, module, &shared.site_dirs)
                 .and_then(|()| pyside::load(&gil, &self.name, &self.path, &options))
+                .map(|(instance, meta)| (instance, meta, gil.gil_status()))
         };
         match outcome {
-            Ok((instance, meta)) => Ok((interpreter, instance, meta)),
+            Ok((instance, meta, gil)) => Ok((interpreter, instance, meta, gil)),
             Err(error) => {
                 let classified = match &error {
                     Error::Python(e) if e.type_name == "Unloadable" => LoadError::Unloadable(e.message.clone()),
@@ -586,7 +617,13 @@ impl Slot {
             );
             move || {
                 // `stopping` first: the notify() in progress may wait on it.
-                let stopping = interpreter.gil().and_then(|gil| pyside::set_stopping(&gil, &instance));
+                // The GIL once more, for what serve() or notify() imported.
+                let stopping = interpreter.gil().and_then(|gil| {
+                    if let Some(status) = gil.gil_status() {
+                        slot.note_gil(generation, status);
+                    }
+                    pyside::set_stopping(&gil, &instance)
+                });
                 // No shutdown() beside a notify() the host started; one that
                 // does not return delays shutdown(), which is still called,
                 // late, since it may free what a restart needs (a port).

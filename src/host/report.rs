@@ -8,7 +8,7 @@ use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
 use super::memory::Memory;
-use crate::python::Isolation;
+use crate::python::{GilStatus, Isolation};
 
 /// A module's state; module.rs has the diagram of how one moves between them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -57,6 +57,11 @@ pub struct ModuleReport {
     /// instances: Python threads it started, and host threads (serve(),
     /// notify(), shutdown(), its import) that did not return in time.
     pub leftover_threads: Vec<ThreadReport>,
+    /// Free-threaded builds only: whether the module's interpreter runs with
+    /// the GIL, and which of its extension modules turned it on, as of its
+    /// load (after __init__) and again when it is stopped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gil: Option<GilStatus>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -56,6 +56,10 @@ pub struct Cell {
     pub expectation: Expectation,
     pub detail: Option<String>,
     pub seconds: f64,
+    /// Free-threaded builds: whether the module ran with the GIL, and which
+    /// extension modules turned it on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gil: Option<crate::python::GilStatus>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -309,6 +313,7 @@ pub fn run_jobs<'a>(
                             outcome: Outcome::Fail,
                             detail: Some(format!("cannot create a temporary folder: {e}")),
                             seconds: 0.0,
+                            gil: None,
                         },
                     };
                     done.lock().unwrap().push((job, result));
@@ -342,7 +347,7 @@ pub fn run_module(
         Ok(native) => python_path.splice(0..0, native),
         Err((outcome, detail)) => {
             let seconds = started.elapsed().as_secs_f64();
-            return selftest::CellResult { outcome, detail: Some(detail), seconds };
+            return selftest::CellResult { outcome, detail: Some(detail), seconds, gil: None };
         }
     };
     run_cell_until(runner, &cell_spec(module, python_path), timeout, cancel.cloned())
@@ -366,7 +371,16 @@ pub fn judged_cell(
 ) -> Cell {
     let expectation = module.manifest.expectation_in(state, label);
     let (outcome, expected) = judge(outcome, &expectation);
-    Cell { module: module.id.clone(), interpreter: label.to_string(), outcome, expected, expectation, detail, seconds }
+    Cell {
+        module: module.id.clone(),
+        interpreter: label.to_string(),
+        outcome,
+        expected,
+        expectation,
+        detail,
+        seconds,
+        gil: None,
+    }
 }
 
 /// Builds and runs the grid.
@@ -397,7 +411,9 @@ pub fn run(options: &Options) -> anyhow::Result<MatrixResult> {
     }
     let bar = progress.bar(work.len(), "running self-tests");
     for (job, cell) in run_jobs(work, options.jobs, &bar, None) {
-        result.cells.push(judged_cell(job.module, &job.label, options.state, cell.outcome, cell.detail, cell.seconds));
+        let mut judged = judged_cell(job.module, &job.label, options.state, cell.outcome, cell.detail, cell.seconds);
+        judged.gil = cell.gil;
+        result.cells.push(judged);
     }
     bar.finish();
     sort_cells(&mut result);
@@ -488,6 +504,7 @@ mod tests {
             expectation: Expectation { outcome: Outcome::Pass, reason: None },
             detail: None,
             seconds: 0.0,
+            gil: None,
         }
     }
 

@@ -44,6 +44,9 @@ pub struct CellResult {
     pub outcome: Outcome,
     pub detail: Option<String>,
     pub seconds: f64,
+    /// Free-threaded builds: the module's GIL after its self_test.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gil: Option<crate::python::GilStatus>,
 }
 
 /// The detail of a cell ended by its caller's cancel check.
@@ -86,8 +89,12 @@ pub fn run_cell_until(
         child = child.cancel_when(move || cancel.load(Ordering::SeqCst));
     }
     let answer = child.run_json::<_, CellResult>(spec);
+    let mut gil = None;
     let (outcome, detail) = match answer {
-        Ok((result, _)) => (result.outcome, result.detail),
+        Ok((result, _)) => {
+            gil = result.gil;
+            (result.outcome, result.detail)
+        }
         Err(ChildError::TimedOut { after, stderr, .. }) => (
             Outcome::Hang,
             Some(format!("no result after {:.0} s; last log lines:\n{}", after.as_secs_f64(), last_lines(&stderr, 5))),
@@ -102,7 +109,7 @@ pub fn run_cell_until(
         Err(ChildError::Cancelled { .. }) => (Outcome::Fail, Some(INTERRUPTED.to_string())),
         Err(other) => (Outcome::Fail, Some(other.to_string())),
     };
-    CellResult { outcome, detail, seconds: started.elapsed().as_secs_f64() }
+    CellResult { outcome, detail, seconds: started.elapsed().as_secs_f64(), gil }
 }
 
 /// The child's side: `pyhost __selftest-one`.
@@ -139,8 +146,11 @@ pub fn run_child_side() -> anyhow::Result<()> {
         .expect("spawn the self-test thread");
     host.run(None);
     let (outcome, detail) = tester.join().unwrap_or_else(|_| (Outcome::Fail, Some("the tester panicked".into())));
+    let shared = std::sync::Arc::clone(host.shared());
     host.shutdown();
-    let result = CellResult { outcome, detail, seconds: started.elapsed().as_secs_f64() };
+    // After the shutdown, which looked at the GIL again past self_test.
+    let gil = shared.slot(&spec.name).report().gil;
+    let result = CellResult { outcome, detail, seconds: started.elapsed().as_secs_f64(), gil };
     println!("{}", serde_json::to_string(&result)?);
     std::io::stdout().flush()?;
     Ok(())

@@ -6,6 +6,7 @@ mod compat_object;
 mod error;
 mod ffi;
 mod fork;
+pub mod free_threading;
 mod gil;
 mod host_call;
 mod interpreter;
@@ -21,6 +22,7 @@ mod text;
 pub mod threads;
 
 pub use error::{Error, PyException, Result, SystemExit};
+pub use free_threading::{GilStatus, free_threaded};
 pub use fork::{end_forked_child, in_forked_child, write_stderr};
 pub use gil::{CName, Gil};
 pub use host_call::{HostCall, set_handler};

@@ -8,7 +8,10 @@
 //! - interpreter start and end time per isolation mode;
 //! - resident memory per loaded module, per isolation mode;
 //! - on 3.12+, two CPU-bound modules at once in own-GIL interpreters against
-//!   the same two in shared-GIL ones; target: at least 1.8x on 2 cores.
+//!   the same two in shared-GIL ones; target: at least 1.8x on 2 cores;
+//! - with `--against P`, the same two modules under interpreter P, measured
+//!   by a child pyhost running P (one process loads one libpython): how a
+//!   free-threaded 3.13t compares with 3.13's own-GIL interpreters.
 //!
 //! `pyhost bench soak` (soak.rs) measures what restarts leave behind,
 //! `pyhost bench notify` (notify.rs) event delivery against one GIL hold per event, and
@@ -22,7 +25,7 @@ use std::path::Path;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::host::pyside;
 use crate::python::interpreter_info::supported_isolations;
@@ -69,7 +72,7 @@ pub struct Memory {
     pub mib_per_module: f64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Parallel {
     pub work: u64,
     /// One module alone: what each of two would take on an idle core.
@@ -79,15 +82,39 @@ pub struct Parallel {
     pub speedup: f64,
 }
 
+/// What `pyhost --python P bench --parallel-only` answers: the throughput
+/// figures of interpreter P.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ParallelOnly {
+    pub python: String,
+    pub executable: String,
+    pub free_threaded: bool,
+    pub parallel: Option<Parallel>,
+}
+
+/// The two CPU-bound modules under another interpreter, in the same run.
+#[derive(Debug, Serialize)]
+pub struct Against {
+    pub other: ParallelOnly,
+    /// The other's own-GIL time over this one's (own-GIL interpreters on
+    /// both sides): above 1, this interpreter gets through the work faster.
+    pub speedup: Option<f64>,
+}
+
 #[derive(Debug, Serialize)]
 pub struct BenchReport {
     pub python: &'static str,
+    /// A free-threaded build (3.13t): no GIL in any isolation, unless an
+    /// extension module turns it on.
+    pub free_threaded: bool,
     pub cpus: usize,
     pub call: CallCost,
     pub startup: Vec<Startup>,
     pub memory: Vec<Memory>,
     /// None before 3.12: there is no own-GIL interpreter to compare.
     pub parallel: Option<Parallel>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub against: Option<Against>,
 }
 
 #[derive(Debug, Clone)]
@@ -97,11 +124,14 @@ pub struct Settings {
     pub starts: usize,
     pub modules: usize,
     pub work: u64,
+    /// Another interpreter (a path, a command or a version) to measure the
+    /// throughput under as well, in a child pyhost.
+    pub against: Option<String>,
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings { calls: 100_000, rounds: 9, starts: 10, modules: 5, work: 3_000_000 }
+        Settings { calls: 100_000, rounds: 9, starts: 10, modules: 5, work: 3_000_000, against: None }
     }
 }
 
@@ -252,21 +282,66 @@ fn parallel(python: &Python, dir: &Path, settings: &Settings) -> anyhow::Result<
 }
 
 pub fn run(settings: &Settings) -> anyhow::Result<BenchReport> {
-    let dir = TempDir::new()?;
-    std::fs::create_dir(dir.path().join("bench"))?;
-    std::fs::write(dir.path().join("bench/module.py"), MODULE)?;
+    // The other interpreter first, while this process has not started Python.
+    let other = settings.against.as_deref().map(|python| parallel_elsewhere(python, settings)).transpose()?;
+    let dir = bench_dir()?;
     crate::python::set_handler(|_| Ok("null".into()));
     let python = Python::initialize(&InitConfig::default())?;
-    let report = BenchReport {
+    let mut report = BenchReport {
         python: crate::python::info().version.as_str(),
+        free_threaded: crate::python::free_threaded(),
         cpus: thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
         call: call_cost(&python, dir.path(), settings)?,
         startup: startup(&python, settings)?,
         memory: memory(&python, dir.path(), settings)?,
         parallel: parallel(&python, dir.path(), settings)?,
+        against: None,
     };
     python.finalize(Duration::from_secs(1))?;
+    report.against = other.map(|other| {
+        let speedup = match (&report.parallel, &other.parallel) {
+            (Some(ours), Some(theirs)) => Some(theirs.own_gil_s / ours.own_gil_s),
+            _ => None,
+        };
+        Against { other, speedup }
+    });
     Ok(report)
+}
+
+/// Only the throughput figures: what `--parallel-only` prints for a parent's `--against`.
+pub fn run_parallel_only(settings: &Settings) -> anyhow::Result<ParallelOnly> {
+    let dir = bench_dir()?;
+    crate::python::set_handler(|_| Ok("null".into()));
+    let python = Python::initialize(&InitConfig::default())?;
+    let parallel = parallel(&python, dir.path(), settings)?;
+    python.finalize(Duration::from_secs(1))?;
+    let info = crate::python::info();
+    Ok(ParallelOnly {
+        python: info.version.clone(),
+        executable: info.executable.clone(),
+        free_threaded: crate::python::free_threaded(),
+        parallel,
+    })
+}
+
+/// `pyhost --python P bench --parallel-only` in a child: one process loads one libpython.
+fn parallel_elsewhere(python: &str, settings: &Settings) -> anyhow::Result<ParallelOnly> {
+    let binary = std::env::current_exe()?;
+    // Generous: 15 runs of the work; a hang is still caught.
+    let child = crate::child::ChildSpec::new(binary, Duration::from_secs(1800))
+        .env(crate::python::PYTHON_ENV, python)
+        .args(["bench", "--parallel-only", "--work", &settings.work.to_string()]);
+    let (answer, _) = child
+        .run_json::<_, ParallelOnly>(&serde_json::Value::Null)
+        .map_err(|e| anyhow::anyhow!("pyhost bench under `{python}` failed: {e}\n{}", e.stderr()))?;
+    Ok(answer)
+}
+
+fn bench_dir() -> anyhow::Result<TempDir> {
+    let dir = TempDir::new()?;
+    std::fs::create_dir_all(dir.path().join("bench"))?;
+    std::fs::write(dir.path().join("bench/module.py"), MODULE)?;
+    Ok(dir)
 }
 
 /// A folder for the bench module, removed afterwards.

@@ -27,6 +27,15 @@ pub struct Args {
     /// Loop iterations each CPU-bound module runs in the throughput measurement.
     #[arg(long, default_value_t = Settings::default().work)]
     work: u64,
+
+    /// Also measure the two CPU-bound modules under interpreter P (a path, a
+    /// command or a version), in a child pyhost, e.g. on 3.13t: --against 3.13.
+    #[arg(long, value_name = "P")]
+    against: Option<String>,
+
+    /// Only the throughput figures, as one JSON line (what --against runs).
+    #[arg(long, hide = true)]
+    parallel_only: bool,
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -145,6 +154,25 @@ fn text(report: &BenchReport) -> String {
             verdict(p.speedup >= PARALLEL_TARGET)
         )),
         None => out.push_str("  n/a: own-GIL interpreters need Python 3.12 or later\n"),
+    }
+    if report.free_threaded {
+        out.push_str("  (free-threaded build: neither shared nor own-gil interpreters have a GIL here)\n");
+    }
+    if let Some(against) = &report.against {
+        let other = &against.other;
+        let kind = if other.free_threaded { "free-threaded" } else { "with a GIL" };
+        out.push_str(&format!(
+            "\nthe same two modules under Python {} ({kind}, {}), in a child pyhost\n",
+            other.python, other.executable
+        ));
+        match (&other.parallel, against.speedup) {
+            (Some(p), Some(speedup)) => out.push_str(&format!(
+                "  one alone {:>7.3} s\n  shared    {:>7.3} s\n  own-gil   {:>7.3} s\n  \
+                 this interpreter's own-gil pair: {speedup:.2}x the throughput of that one's\n",
+                p.alone_s, p.shared_s, p.own_gil_s
+            )),
+            _ => out.push_str("  n/a: own-GIL interpreters need Python 3.12 or later on both sides\n"),
+        }
     }
     out
 }
@@ -332,7 +360,11 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         Some(Command::Scale(scale_args)) => return scale_run(scale_args),
         None => {}
     }
-    let settings = Settings { calls: args.calls, work: args.work, ..Settings::default() };
+    let settings = Settings { calls: args.calls, work: args.work, against: args.against, ..Settings::default() };
+    if args.parallel_only {
+        print_stdout(&format!("{}\n", serde_json::to_string(&bench::run_parallel_only(&settings)?)?))?;
+        return Ok(0);
+    }
     let report = bench::run(&settings)?;
     if args.json {
         print_stdout(&format!("{}\n", serde_json::to_string_pretty(&report)?))?;

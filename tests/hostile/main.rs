@@ -7,6 +7,7 @@
 mod common;
 mod config;
 mod control;
+mod free_threading;
 mod harness;
 mod lifecycle;
 mod notify;

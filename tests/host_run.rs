@@ -14,8 +14,7 @@ use common::{Finished, info, pyhost, run, spawn};
 use serde_json::Value;
 
 fn version() -> String {
-    let version = info()["version"].as_str().unwrap().to_string();
-    version.split('.').take(2).collect::<Vec<_>>().join(".")
+    common::label()
 }
 
 fn is_py2() -> bool {

@@ -12,8 +12,7 @@ use common::{info, pyhost, run};
 use serde_json::Value;
 
 fn minor() -> String {
-    let version = info()["version"].as_str().unwrap().to_string();
-    version.split('.').take(2).collect::<Vec<_>>().join(".")
+    common::label()
 }
 
 fn module(dir: &Path, name: &str, body: &str, manifest: &str) {

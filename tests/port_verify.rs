@@ -10,12 +10,11 @@ mod common;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use common::{info, pyhost, run, spawn};
+use common::{pyhost, run, spawn};
 use serde_json::Value;
 
 fn minor() -> String {
-    let version = info()["version"].as_str().unwrap().to_string();
-    version.split('.').take(2).collect::<Vec<_>>().join(".")
+    common::label()
 }
 
 fn is_py3() -> bool {

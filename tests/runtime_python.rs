@@ -2,7 +2,7 @@
 //! when pyhost starts, the compat layer is built once per interpreter and
 //! cached, children of pyhost run the same interpreter, and what cannot work
 //! is one clear error. The interpreters are the ones scripts/install-pythons
-//! lists (2.7, 3.9, 3.11, 3.13), whichever this run's default is.
+//! lists (2.7, 3.9, 3.11, 3.13, 3.13t), whichever this run's default is.
 
 mod common;
 
@@ -19,10 +19,15 @@ fn installed() -> Vec<(String, PathBuf)> {
         .unwrap_or_else(|e| panic!("{} is missing ({e}): run scripts/install-pythons", list.display()));
     let found: Vec<(String, PathBuf)> =
         text.lines().filter_map(|l| l.split_once(' ')).map(|(v, p)| (v.to_string(), PathBuf::from(p.trim()))).collect();
-    for required in ["2.7", "3.9", "3.11", "3.13"] {
+    for required in ["2.7", "3.9", "3.11", "3.13", "3.13t"] {
         assert!(found.iter().any(|(v, _)| v == required), "Python {required} is not installed: {text}");
     }
     found
+}
+
+/// "3.13" for the free-threaded "3.13t", whose version is 3.13's.
+fn with_gil(version: &str) -> &str {
+    version.strip_suffix('t').unwrap_or(version)
 }
 
 /// The interpreter's own answer for its version.
@@ -55,13 +60,18 @@ fn the_flag_chooses_each_interpreter_and_info_says_where_it_came_from() {
         command.arg(&path);
         let info = info_json(command);
         assert_eq!(info["version"].as_str().unwrap(), version_of(&path), "{info}");
-        assert!(info["runtime_version"].as_str().unwrap().starts_with(&version), "{info}");
+        assert!(info["runtime_version"].as_str().unwrap().starts_with(with_gil(&version)), "{info}");
+        assert_eq!(info["gil_disabled"], version.ends_with('t'), "{info}");
         assert_eq!(info["chosen_by"], "flag", "{info}");
         for key in ["compat_object", "library", "executable"] {
             let file = info[key].as_str().unwrap();
             assert!(Path::new(file).is_file(), "{key} {file} is not a file: {info}");
         }
-        assert!(info["compat_object"].as_str().unwrap().contains(&format!("/pyhost/compat/py{version}.")), "{info}");
+        // py3.13.5-<hash>.so, py3.13.5t-<hash>.so: one object per ABI.
+        let object = info["compat_object"].as_str().unwrap();
+        let abi = if version.ends_with('t') { "t-" } else { "-" };
+        assert!(object.contains(&format!("/pyhost/compat/py{}", version_of(&path))), "{info}");
+        assert!(object.contains(&format!("{}{abi}", version_of(&path))), "{info}");
     }
 }
 
@@ -108,14 +118,14 @@ fn children_of_pyhost_run_the_interpreter_it_was_told_to() {
     for (version, path) in installed() {
         let root = tempfile::tempdir().unwrap();
         let dir = root.path().join("mods");
-        let (major, minor) = version.split_once('.').unwrap();
+        let (major, minor) = with_gil(&version).split_once('.').unwrap();
         version_module(&dir, major, minor);
         let mut command = bare(&["--python"]);
         command.arg(&path).args(["selftest", "--json"]).arg(&dir);
         let finished = run(command);
         assert_eq!(finished.code(), 0, "the cell ran another interpreter than {version}:\n{finished}");
         let report: Value = serde_json::from_str(&finished.stdout).unwrap();
-        assert!(report["interpreter"].as_str().unwrap().starts_with(&format!("{version}.")), "{report}");
+        assert!(report["interpreter"].as_str().unwrap().starts_with(&format!("{}.", with_gil(&version))), "{report}");
         assert_eq!(report["modules"][0]["outcome"], "pass", "{report}");
     }
 }

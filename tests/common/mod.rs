@@ -140,6 +140,15 @@ pub fn info() -> serde_json::Value {
     serde_json::from_str(&finished.stdout).expect("info --json prints JSON")
 }
 
+/// How the interpreter under test names itself in matrix columns, manifests
+/// and site folders: "3.11", or "3.13t" for a free-threaded build.
+pub fn label() -> String {
+    let info = info();
+    let version = info["version"].as_str().unwrap().to_string();
+    let minor = version.split('.').take(2).collect::<Vec<_>>().join(".");
+    format!("{minor}{}", if info["gil_disabled"].as_bool().unwrap() { "t" } else { "" })
+}
+
 /// The isolation modes this build supports.
 pub fn isolations() -> Vec<String> {
     info()["isolation_modes"].as_array().unwrap().iter().map(|m| m.as_str().unwrap().to_string()).collect()

@@ -588,7 +588,11 @@ mod tests {
         let config = raw.resolve(Path::new("/")).unwrap();
         let python = crate::python::chosen().unwrap();
         // A free-threaded build has site folders of its own: its extensions' ABI differs.
-        let version = format!("{}{}", crate::python::interpreter_info::minor_of(&python.version), if python.gil_disabled { "t" } else { "" });
+        let version = format!(
+            "{}{}",
+            crate::python::interpreter_info::minor_of(&python.version),
+            if python.gil_disabled { "t" } else { "" }
+        );
         assert_eq!(config.python_path, vec![PathBuf::from(format!("/site/{version}"))]);
     }
 

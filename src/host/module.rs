@@ -154,7 +154,10 @@ fn describe(error: &Error) -> String {
 fn report_gil(name: &str, gil: Option<&GilStatus>) {
     match gil {
         Some(GilStatus { enabled: true, because }) if !because.is_empty() => {
-            tracing::warn!("[{name}] runs with the GIL: enabled by {}, not declared free-threading-safe", because.join(", "))
+            tracing::warn!(
+                "[{name}] runs with the GIL: enabled by {}, not declared free-threading-safe",
+                because.join(", ")
+            )
         }
         Some(GilStatus { enabled: true, .. }) => {
             tracing::warn!("[{name}] runs with the GIL: another interpreter sharing its GIL enabled it")

@@ -52,8 +52,9 @@ fn gil(status: &Value) -> Value {
 
 #[test]
 fn the_report_names_the_extension_that_turned_the_gil_on() {
-    let setup = Setup::new()
-        .config("python_path = [\"{cache}/pyhost/site/{python_version}\"]\n[modules.shared_neighbour]\nisolation = \"shared\"");
+    let setup = Setup::new().config(
+        "python_path = [\"{cache}/pyhost/site/{python_version}\"]\n[modules.shared_neighbour]\nisolation = \"shared\"",
+    );
     setup.module("needs_gil", NEEDS_GIL).module("declares_free", DECLARES_FREE).module("shared_neighbour", NEIGHBOUR);
     let host = setup.start(&[]);
     host.wait_started(Duration::from_secs(120));

@@ -29,11 +29,15 @@ fn json_matches_the_interpreter_it_names() {
         assert!(std::path::Path::new(path).exists(), "{key} {path} does not exist");
     }
     // scripts/test-all says which interpreter each build must be against.
+    // A trailing "t" (3.13t) asks for the free-threaded build of that version.
     if let Ok(expected) = std::env::var("PYHOST_EXPECT_VERSION") {
+        let free_threaded = expected.ends_with('t');
+        let expected = expected.trim_end_matches('t');
         assert!(
             version == expected || version.starts_with(&format!("{expected}.")),
             "built against {version}, expected {expected}"
         );
+        assert_eq!(info["gil_disabled"], free_threaded, "free-threaded or not, as test-all asked: {info}");
     }
 }
 

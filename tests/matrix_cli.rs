@@ -312,3 +312,30 @@ fn matrix_cells_run_in_parallel_and_a_hang_holds_only_its_cell() {
     assert_eq!(cell(&result, "par/b_crashes")["outcome"], "crash");
     assert_eq!(cell(&result, "par/c_sees_hang_running")["outcome"], "fail", "{result}");
 }
+
+/// On 3.13t a cell says whether its module ran with the GIL and which
+/// extension turned it on: rust_ext_a imports rustext, which does not declare
+/// itself free-threading-safe. Builds with a GIL have no `gil` in the cell.
+#[test]
+fn a_cell_names_the_extension_that_turned_the_gil_on() {
+    let modules = tempfile::tempdir().unwrap();
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("py3-fixtures/rust_ext_a");
+    let copy = modules.path().join("rust_ext_a");
+    std::fs::create_dir_all(&copy).unwrap();
+    for file in ["module.py", "manifest.toml"] {
+        std::fs::copy(fixture.join(file), copy.join(file)).unwrap();
+    }
+    let python = info()["executable"].as_str().unwrap().to_string();
+    let mut command = pyhost(["matrix", "--python", &python, "--format", "json", "--modules"]);
+    command.arg(modules.path());
+    let finished = run(command);
+    assert_eq!(finished.code(), 0, "{finished}");
+    let result: Value = serde_json::from_str(&finished.stdout).unwrap();
+    let cell = &result["cells"][0];
+    if info()["gil_disabled"].as_bool().unwrap() {
+        assert_eq!(cell["outcome"], "pass", "{result}");
+        assert_eq!(cell["gil"], serde_json::json!({ "enabled": true, "because": ["rustext"] }), "{result}");
+    } else {
+        assert!(cell.get("gil").is_none(), "{result}");
+    }
+}

@@ -22,6 +22,12 @@ PyThreadState *ph_new_interpreter_current(int isolation, char **err) {
     PyThreadState *ts = NULL;
     *err = NULL;
     if (isolation == PH_ISOLATION_OWN_GIL) {
+        /* Also refused here, for callers that skip the host's check. */
+        char *refusal = ph_own_gil_refusal();
+        if (refusal != NULL) {
+            *err = refusal;
+            return NULL;
+        }
 #if PH_PY_AT_LEAST(3, 12)
         PyInterpreterConfig config = {
             .use_main_obmalloc = 0,
@@ -37,9 +43,6 @@ PyThreadState *ph_new_interpreter_current(int isolation, char **err) {
             *err = status_text(status);
             ts = NULL; /* the parent is current again, its GIL held */
         }
-#else
-        *err = ph_format("an interpreter with its own GIL needs Python 3.12 or later; this is %s",
-                         PY_VERSION);
 #endif
     } else {
         ts = Py_NewInterpreter();

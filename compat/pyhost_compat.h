@@ -38,8 +38,10 @@ void ph_free(void *buffer);
 unsigned long ph_header_hexversion(void);
 /* Py_GetVersion() of the libpython actually loaded; safe before initialization. */
 const char *ph_runtime_version(void);
-/* 1 when Py_NewInterpreterFromConfig with an own GIL exists (3.12+). */
+/* 1 when interpreters with their own GIL can be made safely here (3.12.4+). */
 int ph_supports_own_gil(void);
+/* NULL when they can; otherwise why not, for people (free with ph_free). */
+char *ph_own_gil_refusal(void);
 
 /* -------------------------------------------------------------- lifecycle */
 

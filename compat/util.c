@@ -44,10 +44,32 @@ unsigned long ph_header_hexversion(void) { return PY_VERSION_HEX; }
 
 const char *ph_runtime_version(void) { return Py_GetVersion(); }
 
-int ph_supports_own_gil(void) {
+/* Own-GIL interpreters exist from 3.12, but 3.12.0-3.12.3 double-free
+ * memory when such an interpreter ends after importing ordinary stdlib
+ * modules (datetime, decimal, hashlib: "double free or corruption" at
+ * Py_EndInterpreter or at exit). Nothing the host does around those imports
+ * makes them safe, so the mode is refused there and `shared` is the default.
+ * Decided on the loaded library's version (Py_Version), not the headers',
+ * since a patch release can be swapped in under the same compat object. */
+#define PH_OWN_GIL_FIXED_IN 0x030C0400 /* 3.12.4 */
+#define PH_OWN_GIL_ISSUES "CPython gh-113055, gh-117482"
+
+char *ph_own_gil_refusal(void) {
 #if PH_PY_AT_LEAST(3, 12)
-    return 1;
+    unsigned long runtime = Py_Version;
+    if (runtime >= PH_OWN_GIL_FIXED_IN) return NULL;
+    return ph_format("own-gil needs CPython 3.12.4 or later: this is %lu.%lu.%lu (" PH_OWN_GIL_ISSUES
+                     ": own-GIL interpreters that imported datetime, decimal or hashlib double-free "
+                     "memory when they end)",
+                     (runtime >> 24) & 0xff, (runtime >> 16) & 0xff, (runtime >> 8) & 0xff);
 #else
-    return 0;
+    return ph_format("own-gil needs Python 3.12 or later: this is %s", PY_VERSION);
 #endif
+}
+
+int ph_supports_own_gil(void) {
+    char *refusal = ph_own_gil_refusal();
+    if (refusal == NULL) return 1;
+    ph_free(refusal);
+    return 0;
 }

@@ -65,7 +65,7 @@ fn own_gil_runs_on_3_12_and_is_refused_clearly_before() {
         assert_eq!(finished.stdout, "1");
     } else {
         assert_eq!(finished.code(), 2, "{finished}");
-        assert!(finished.stderr.contains("needs Python 3.12 or later"), "{finished}");
+        assert!(finished.stderr.contains("own-gil needs "), "{finished}");
     }
 }
 

@@ -96,11 +96,47 @@ fn eight_own_gil_interpreters_from_four_threads() {
         if supported_isolations().contains(&Isolation::OwnGil) {
             eight_interpreters_from_four_threads(Isolation::OwnGil);
         } else {
-            // Before 3.12 the request must fail clearly, not fall back silently.
+            // Where own-gil is missing (before 3.12, 3.12.0-3.12.3) the request
+            // must fail clearly, not fall back silently.
             let python = start();
             let error = python.new_interpreter(Isolation::OwnGil).unwrap_err();
-            assert!(error.to_string().contains("needs Python 3.12 or later"), "{error}");
+            assert!(matches!(error, Error::IsolationUnsupported { .. }), "{error}");
+            assert!(error.to_string().contains("own-gil needs "), "{error}");
         }
+    });
+}
+
+/// Own-GIL interpreters that imported datetime, decimal or hashlib
+/// double-free memory when they end on CPython 3.12.0-3.12.3 (the abort
+/// stdlib_extensions_survive_ending_interpreters hit on 3.12.1). There the
+/// mode is refused with a message naming the fixed version, and the default
+/// is `shared`; on 3.12.4+ it is the default; before 3.12 it never existed.
+#[test]
+fn own_gil_is_offered_only_where_it_is_safe() {
+    isolated("own_gil_is_offered_only_where_it_is_safe", || {
+        let python = start();
+        let version = pyhost::python::interpreter_info::info().version.clone();
+        let parts: Vec<u32> = version.split('.').map(|p| p.parse().unwrap()).collect();
+        let (minor, patch) = (parts[0] * 100 + parts[1], parts[2]);
+        let refused = minor < 312 || (minor == 312 && patch < 4);
+        assert_eq!(supported_isolations().contains(&Isolation::OwnGil), !refused, "{version}");
+        if !refused {
+            assert_eq!(default_isolation(), Isolation::OwnGil, "{version}");
+            let interpreter = python.new_interpreter(Isolation::OwnGil).unwrap();
+            assert_eq!(eval_i64(&interpreter, "6 * 7"), 42);
+            return;
+        }
+        assert_eq!(default_isolation(), Isolation::Shared, "{version}");
+        let error = python.new_interpreter(Isolation::OwnGil).unwrap_err();
+        assert!(matches!(error, Error::IsolationUnsupported { isolation: Isolation::OwnGil, .. }), "{error}");
+        let message = error.to_string();
+        if minor == 312 {
+            let expected = format!("own-gil needs CPython 3.12.4 or later: this is {version} (CPython gh-");
+            assert!(message.contains(&expected), "{message}");
+        } else {
+            assert!(message.contains(&format!("own-gil needs Python 3.12 or later: this is {version}")), "{message}");
+        }
+        assert!(message.contains("Use `shared`"), "{message}");
     });
 }
 

@@ -153,7 +153,7 @@ fn text(report: &BenchReport) -> String {
             p.speedup,
             verdict(p.speedup >= PARALLEL_TARGET)
         )),
-        None => out.push_str("  n/a: own-GIL interpreters need Python 3.12 or later\n"),
+        None => out.push_str("  n/a: this interpreter has no own-gil isolation (see pyhost info)\n"),
     }
     if report.free_threaded {
         out.push_str("  (free-threaded build: neither shared nor own-gil interpreters have a GIL here)\n");

@@ -6,7 +6,7 @@ use serde::Serialize;
 use super::print_stdout;
 use crate::python::Isolation;
 use crate::python::interpreter_info::{
-    InterpreterInfo, default_isolation, info, runtime_version, supported_isolations,
+    InterpreterInfo, default_isolation, info, own_gil_refusal, runtime_version, supported_isolations,
 };
 
 /// Show the Python this pyhost runs, where it was loaded from, and the isolation modes it supports.
@@ -70,8 +70,8 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     for (label, value) in rows {
         text.push_str(&format!("  {label:<14} {value}\n"));
     }
-    if !info.isolation_modes.contains(&Isolation::OwnGil) {
-        text.push_str("  (own-gil isolation needs Python 3.12 or later)\n");
+    if let Some(reason) = own_gil_refusal() {
+        text.push_str(&format!("  ({reason})\n"));
     }
     print_stdout(&text)?;
     Ok(0)

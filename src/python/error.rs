@@ -64,6 +64,12 @@ pub enum Error {
     ForkedChild,
     #[error("{what} contains a NUL byte, which Python's C API cannot take")]
     Nul { what: &'static str },
+    /// The loaded interpreter cannot make interpreters of this isolation;
+    /// `reason` (from compat) says which version would.
+    #[error(
+        "isolation `{isolation}` is not available: {reason}. Use `shared` or `main`, or upgrade (pyhost --python 3.13 ...)"
+    )]
+    IsolationUnsupported { isolation: super::Isolation, reason: String },
     #[error("{0}")]
     Usage(String),
 }

@@ -10,6 +10,7 @@ use super::Isolation;
 use super::error::Error;
 use super::ffi;
 use super::loader::{self, ChosenBy};
+use super::text::owned_c_str_lossy;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct InterpreterInfo {
@@ -94,11 +95,19 @@ pub fn check_supported(isolation: Isolation) -> Result<(), Error> {
     if supported_isolations().contains(&isolation) {
         return Ok(());
     }
-    Err(Error::Usage(format!(
-        "isolation `{isolation}` needs Python 3.12 or later; this pyhost runs Python {}. Use `shared` \
-         or `main`, or choose a newer interpreter (pyhost --python 3.13 ...)",
-        info().version
-    )))
+    // Only own-gil is ever missing from the list.
+    let reason = own_gil_refusal().unwrap_or_else(|| "not supported by this interpreter".into());
+    Err(Error::IsolationUnsupported { isolation, reason })
+}
+
+/// Why this interpreter cannot make own-gil interpreters, for people; None
+/// when it can. Compat decides: it alone knows which versions lack the mode
+/// or have it broken.
+pub fn own_gil_refusal() -> Option<String> {
+    // SAFETY: returns NULL or a NUL-terminated buffer from compat, which
+    // owned_c_str_lossy frees; no Python state touched.
+    let reason = unsafe { owned_c_str_lossy(ffi::api().ph_own_gil_refusal()) };
+    (!reason.is_empty()).then_some(reason)
 }
 
 /// The isolation a module or `pyhost exec` gets when none is asked for.

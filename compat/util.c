@@ -44,23 +44,24 @@ unsigned long ph_header_hexversion(void) { return PY_VERSION_HEX; }
 
 const char *ph_runtime_version(void) { return Py_GetVersion(); }
 
-/* Own-GIL interpreters exist from 3.12, but 3.12.0-3.12.3 double-free
- * memory when such an interpreter ends after importing ordinary stdlib
- * modules (datetime, decimal, hashlib: "double free or corruption" at
- * Py_EndInterpreter or at exit). Nothing the host does around those imports
- * makes them safe, so the mode is refused there and `shared` is the default.
- * Decided on the loaded library's version (Py_Version), not the headers',
- * since a patch release can be swapped in under the same compat object. */
+/* Own-GIL interpreters exist from 3.12, but on 3.12.0-3.12.3 they abort the
+ * process ("double free or corruption", "free(): invalid pointer") when they
+ * end after importing ordinary stdlib modules: hashlib (keyword tuples made
+ * in the wrong allocator, CPython gh-119213, fixed in 3.12.4), datetime and
+ * decimal (the refused single-phase _datetime/_decimal still set up their
+ * static types in the importing interpreter's memory), and CherryPy never
+ * answers there. The host cannot make every import safe, so the mode is
+ * refused on those versions and `shared` is the default. Decided on the
+ * loaded library's version (Py_Version), not the headers'. */
 #define PH_OWN_GIL_FIXED_IN 0x030C0400 /* 3.12.4 */
-#define PH_OWN_GIL_ISSUES "CPython gh-113055, gh-117482"
 
 char *ph_own_gil_refusal(void) {
 #if PH_PY_AT_LEAST(3, 12)
     unsigned long runtime = Py_Version;
     if (runtime >= PH_OWN_GIL_FIXED_IN) return NULL;
-    return ph_format("own-gil needs CPython 3.12.4 or later: this is %lu.%lu.%lu (" PH_OWN_GIL_ISSUES
-                     ": own-GIL interpreters that imported datetime, decimal or hashlib double-free "
-                     "memory when they end)",
+    return ph_format("own-gil needs CPython 3.12.4 or later: this is %lu.%lu.%lu (CPython gh-119213 "
+                     "and the other own-GIL fixes of 3.12.4: own-GIL interpreters that imported hashlib, "
+                     "datetime or decimal double-free memory when they end)",
                      (runtime >> 24) & 0xff, (runtime >> 16) & 0xff, (runtime >> 8) & 0xff);
 #else
     return ph_format("own-gil needs Python 3.12 or later: this is %s", PY_VERSION);

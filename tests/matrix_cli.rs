@@ -231,9 +231,10 @@ fn doctor_finds_this_interpreter() {
     let finished = run(pyhost(["doctor", "--json"]));
     assert_eq!(finished.code(), 0, "{finished}");
     let found: Value = serde_json::from_str(&finished.stdout).unwrap();
-    let executable = info()["executable"].as_str().unwrap().to_string();
-    let ours = found.as_array().unwrap().iter().find(|f| f["executable"] == executable.as_str());
-    let ours = ours.unwrap_or_else(|| panic!("doctor did not list {executable}:\n{found}"));
+    let executable = std::fs::canonicalize(info()["executable"].as_str().unwrap()).unwrap();
+    let all = found["interpreters"].as_array().unwrap();
+    let ours = all.iter().find(|f| f["executable"] == executable.to_str().unwrap());
+    let ours = ours.unwrap_or_else(|| panic!("doctor did not list {}:\n{found:#}", executable.display()));
     assert_eq!(ours["embeddable"], true, "{ours}");
 }
 
@@ -337,5 +338,38 @@ fn a_cell_names_the_extension_that_turned_the_gil_on() {
         assert_eq!(cell["gil"], serde_json::json!({ "enabled": true, "because": ["rustext"] }), "{result}");
     } else {
         assert!(cell.get("gil").is_none(), "{result}");
+    }
+}
+
+/// CI's machine (and this one) has the four versions CI requires, installed
+/// by scripts/install-pythons: doctor lists each as required and as the
+/// matrix's column for its version, and every other version as an extra.
+#[test]
+fn doctor_lists_the_required_versions_as_required() {
+    let finished = run(pyhost(["doctor", "--json"]));
+    assert_eq!(finished.code(), 0, "{finished}");
+    let found: Value = serde_json::from_str(&finished.stdout).unwrap();
+    assert_eq!(found["required"], serde_json::json!(["2.7", "3.9", "3.11", "3.13"]));
+    assert_eq!(found["missing_required"], serde_json::json!([]), "{found:#}");
+    let all = found["interpreters"].as_array().unwrap();
+    for version in ["2.7", "3.9", "3.11", "3.13"] {
+        let column = all.iter().find(|f| f["label"] == version && f["column"] == true);
+        let column = column.unwrap_or_else(|| panic!("no column interpreter for {version}:\n{found:#}"));
+        assert_eq!(column["required"], true, "{column}");
+        assert_eq!(column["embeddable"], true, "{column}");
+        assert!(column["version"].as_str().unwrap().starts_with(&format!("{version}.")), "{column}");
+        assert!(!column["found_in"].as_array().unwrap().is_empty(), "{column}");
+    }
+    for extra in
+        all.iter().filter(|f| f["label"].as_str().is_some_and(|l| !["2.7", "3.9", "3.11", "3.13"].contains(&l)))
+    {
+        assert_eq!(extra["required"], false, "{extra}");
+    }
+    // The text lists them under their heading.
+    let text = run(pyhost(["doctor"]));
+    assert_eq!(text.code(), 0, "{text}");
+    let required = text.stdout.split("Extras").next().unwrap();
+    for version in ["2.7", "3.9", "3.11", "3.13"] {
+        assert!(required.contains(&format!("  ok      {version:<6} {version}.")), "{}", text.stdout);
     }
 }

@@ -37,6 +37,9 @@ pub struct Column {
     /// Why there are no results: the interpreter is missing, or the build failed.
     pub problem: Option<String>,
     pub build_seconds: f64,
+    /// Not one of the versions CI requires: found on this machine and tested too.
+    #[serde(default)]
+    pub extra: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -67,6 +70,10 @@ pub struct MatrixResult {
     pub interpreters: Vec<Column>,
     pub modules: Vec<Row>,
     pub cells: Vec<Cell>,
+    /// Extras found that pyhost cannot embed, with why: not in the grid,
+    /// and never counted as a pass.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub left_out: Vec<Column>,
 }
 
 impl MatrixResult {
@@ -149,63 +156,104 @@ fn in_shard(shard: Option<(usize, usize)>, interpreter: &str, module: &str) -> b
     }
 }
 
-/// The columns: interpreters named with --python (a path, a command or a
-/// version such as 3.11), or every one doctor finds.
-fn columns(pythons: &[String]) -> Vec<(Column, Option<PathBuf>)> {
-    // (what was asked for, when it was a version: the label to use if missing)
-    let found: Vec<(doctor::Found, Option<String>)> = if pythons.is_empty() {
-        doctor::default_interpreters().into_iter().map(|f| (f, None)).collect()
-    } else {
-        let scanned = std::cell::OnceCell::new();
-        pythons
-            .iter()
-            .map(|p| {
-                // "3.11", or "3.13t" for the free-threaded build.
-                let digits = p.strip_suffix('t').unwrap_or(p);
-                let is_version = !digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit() || c == '.');
-                if is_version {
-                    let all = scanned.get_or_init(doctor::scan);
-                    let found =
-                        all.iter().find(|f| f.embeddable && f.minor().as_deref() == Some(p)).cloned().unwrap_or(
-                            doctor::Found {
-                                candidate: PathBuf::from(format!("python{p}")),
-                                executable: None,
-                                version: None,
-                                include_dir: None,
-                                library: None,
-                                embeddable: false,
-                                gil_disabled: false,
-                                problem: Some(format!(
-                                    "no embeddable Python {p} found (see pyhost doctor); run scripts/install-pythons"
-                                )),
-                            },
-                        );
-                    (found, Some(p.clone()))
-                } else {
-                    (doctor::check(Path::new(p)), None)
-                }
-            })
-            .collect()
+/// The grid's interpreters, and those found but left out of it.
+struct Columns {
+    /// Each column, with the interpreter to build against (None: missing).
+    chosen: Vec<(Column, Option<PathBuf>)>,
+    /// Found, but pyhost cannot embed them: reported, never counted as a pass.
+    left_out: Vec<Column>,
+}
+
+fn column_of(found: &doctor::Found, label: String, extra: bool) -> (Column, Option<PathBuf>) {
+    let column = Column {
+        label,
+        version: found.version.clone(),
+        executable: Some(found.executable.display().to_string()),
+        problem: found.problem.clone(),
+        build_seconds: 0.0,
+        extra,
     };
-    let mut labels: BTreeMap<String, usize> = BTreeMap::new();
-    found
-        .into_iter()
-        .map(|(f, asked)| {
-            let base = f.minor().or(asked).unwrap_or_else(|| f.candidate.display().to_string());
-            let count = labels.entry(base.clone()).or_default();
-            *count += 1;
-            let label = if *count == 1 { base } else { format!("{base}#{count}") };
-            let python = f.embeddable.then(|| f.executable.clone().unwrap_or(f.candidate.clone()));
-            let column = Column {
-                label,
-                version: f.version.clone(),
-                executable: f.executable.as_ref().map(|e| e.display().to_string()),
-                problem: f.problem.clone(),
-                build_seconds: 0.0,
-            };
-            (column, python)
+    (column, found.embeddable.then(|| found.executable.clone()))
+}
+
+fn missing_column(version: &str, problem: String) -> (Column, Option<PathBuf>) {
+    let column = Column {
+        label: version.to_string(),
+        version: None,
+        executable: None,
+        problem: Some(problem),
+        build_seconds: 0.0,
+        extra: false,
+    };
+    (column, None)
+}
+
+/// The default columns: every required version (a missing one is a column
+/// of failures that names the fix) and every embeddable extra found.
+fn default_columns(discovery: &doctor::Discovery) -> Columns {
+    let mut chosen = Vec::new();
+    for version in doctor::REQUIRED {
+        match discovery.for_label(version) {
+            Some(found) => chosen.push(column_of(found, version.to_string(), false)),
+            None => {
+                let unusable = discovery.interpreters.iter().find(|f| f.label.as_deref() == Some(version));
+                let why = unusable.and_then(|f| f.problem.as_deref()).map(|p| format!(" ({p})")).unwrap_or_default();
+                chosen.push(missing_column(
+                    version,
+                    format!("Python {version} is required and none that pyhost can embed was found{why}; install it: scripts/install-pythons"),
+                ));
+            }
+        }
+    }
+    for found in discovery.columns().filter(|f| !f.required) {
+        chosen.push(column_of(found, found.label.clone().unwrap_or_default(), true));
+    }
+    chosen.sort_by_key(|(c, _)| doctor::version_numbers(&c.label));
+    let left_out = discovery
+        .interpreters
+        .iter()
+        .filter(|f| !f.required && !f.embeddable)
+        .filter_map(|f| {
+            let label = f.label.clone()?;
+            discovery.for_label(&label).is_none().then(|| column_of(f, label, true).0)
         })
-        .collect()
+        .collect();
+    Columns { chosen, left_out }
+}
+
+/// The columns: interpreters named with --python (a path, a command or a
+/// version such as 3.11), or the default set.
+fn columns(pythons: &[String]) -> Columns {
+    if pythons.is_empty() {
+        return default_columns(&doctor::discover());
+    }
+    let discovery = std::cell::OnceCell::new();
+    let mut labels: BTreeMap<String, usize> = BTreeMap::new();
+    let chosen = pythons
+        .iter()
+        .map(|p| {
+            let is_version = !p.is_empty() && p.trim_end_matches('t').chars().all(|c| c.is_ascii_digit() || c == '.');
+            let (column, python) = if is_version {
+                let found = discovery.get_or_init(doctor::discover).for_label(p);
+                match found {
+                    Some(found) => column_of(found, p.clone(), false),
+                    None => missing_column(
+                        p,
+                        format!("no embeddable Python {p} found (see pyhost doctor); run scripts/install-pythons"),
+                    ),
+                }
+            } else {
+                let found = doctor::check(Path::new(p));
+                column_of(&found, found.label.clone().unwrap_or_else(|| p.clone()), false)
+            };
+            // The same version twice (two paths): 3.11, 3.11#2.
+            let count = labels.entry(column.label.clone()).or_default();
+            *count += 1;
+            let label = if *count == 1 { column.label.clone() } else { format!("{}#{count}", column.label) };
+            (Column { label, ..column }, python)
+        })
+        .collect();
+    Columns { chosen, left_out: Vec::new() }
 }
 
 /// An interpreter ready for cells: its column, and how to run pyhost under
@@ -217,9 +265,15 @@ pub struct Prepared {
 
 /// Readies each interpreter (its compat object built or found in the
 /// cache): those named (a path, a command or a version such as 3.11), or
-/// every one doctor finds.
+/// the required ones and every extra found.
 pub fn prepare(pythons: &[String], progress: &render::Progress) -> Vec<Prepared> {
-    columns(pythons)
+    prepare_with_left_out(pythons, progress).0
+}
+
+/// [`prepare`], and the interpreters found but left out of the grid.
+pub fn prepare_with_left_out(pythons: &[String], progress: &render::Progress) -> (Vec<Prepared>, Vec<Column>) {
+    let Columns { chosen, left_out } = columns(pythons);
+    let prepared = chosen
         .into_iter()
         .map(|(mut column, python)| {
             let runner = match python {
@@ -241,7 +295,8 @@ pub fn prepare(pythons: &[String], progress: &render::Progress) -> Vec<Prepared>
             };
             Prepared { column, runner }
         })
-        .collect()
+        .collect();
+    (prepared, left_out)
 }
 
 /// This process's own interpreter as the only column: what `pyhost
@@ -254,6 +309,7 @@ pub fn this_build() -> Prepared {
         executable: chosen.as_ref().ok().map(|py| py.executable.display().to_string()),
         problem: chosen.as_ref().err().map(|e| e.to_string()),
         build_seconds: 0.0,
+        extra: false,
     };
     let runner = match (chosen, std::env::current_exe()) {
         (Err(e), _) => Err((Outcome::BuildError, e.to_string())),
@@ -396,7 +452,9 @@ pub fn run(options: &Options) -> anyhow::Result<MatrixResult> {
     };
     let progress = render::Progress::new(options.progress);
     let mut work = Vec::new();
-    for prepared in prepare(&options.pythons, &progress) {
+    let (prepared, left_out) = prepare_with_left_out(&options.pythons, &progress);
+    result.left_out = left_out;
+    for prepared in prepared {
         let label = &prepared.column.label;
         let wanted = modules.iter().filter(|m| in_shard(options.shard, label, &m.id));
         for module in wanted {
@@ -457,12 +515,17 @@ pub fn merge(results: Vec<MatrixResult>) -> MatrixResult {
                 merged.modules.push(row);
             }
         }
+        for column in result.left_out {
+            if !merged.left_out.iter().any(|c| c.label == column.label) {
+                merged.left_out.push(column);
+            }
+        }
         for cell in result.cells {
             merged.cells.retain(|c| !(c.module == cell.module && c.interpreter == cell.interpreter));
             merged.cells.push(cell);
         }
     }
-    merged.interpreters.sort_by_key(|c| doctor::version_key(&c.label));
+    merged.interpreters.sort_by_key(|c| doctor::version_numbers(&c.label));
     merged.modules.sort_by(|a, b| a.id.cmp(&b.id));
     sort_cells(&mut merged);
     merged
@@ -509,7 +572,65 @@ mod tests {
     }
 
     fn column(label: &str) -> Column {
-        Column { label: label.into(), version: None, executable: None, problem: None, build_seconds: 0.0 }
+        Column { label: label.into(), version: None, executable: None, problem: None, build_seconds: 0.0, extra: false }
+    }
+
+    fn found(version: &str, embeddable: bool, column: bool) -> doctor::Found {
+        let label = version.rsplit_once('.').map(|(minor, _)| minor.to_string()).unwrap();
+        doctor::Found {
+            required: doctor::REQUIRED.contains(&label.as_str()),
+            label: Some(label),
+            version: Some(version.into()),
+            executable: PathBuf::from(format!("/x/python{version}")),
+            prefix: Some(PathBuf::from("/x")),
+            found_in: vec![doctor::Source::Pyenv],
+            found_as: Vec::new(),
+            column,
+            embeddable,
+            include_dir: None,
+            library: None,
+            gil_disabled: false,
+            problem: (!embeddable).then(|| "no libpython; fix: rebuild with --enable-shared".to_string()),
+        }
+    }
+
+    #[test]
+    fn the_default_columns_are_the_required_versions_and_every_embeddable_extra() {
+        let discovery = doctor::Discovery {
+            interpreters: vec![
+                found("2.7.18", true, true),
+                found("3.8.18", true, true),
+                found("3.9.2", false, false),
+                found("3.11.2", true, true),
+                found("3.11.7", true, false),
+                found("3.12.1", false, false),
+                found("3.13.5", true, true),
+            ],
+            missing_required: vec!["3.9".into()],
+            probed: 7,
+            seconds: 0.1,
+        };
+        let Columns { chosen, left_out } = default_columns(&discovery);
+        let labels: Vec<(&str, bool, bool)> =
+            chosen.iter().map(|(c, python)| (c.label.as_str(), c.extra, python.is_some())).collect();
+        // 3.9 is required: a column without an interpreter, whose cells are failures.
+        assert_eq!(
+            labels,
+            [
+                ("2.7", false, true),
+                ("3.8", true, true),
+                ("3.9", false, false),
+                ("3.11", false, true),
+                ("3.13", false, true)
+            ]
+        );
+        let (missing, _) = &chosen[2];
+        let problem = missing.problem.as_deref().unwrap();
+        assert!(problem.contains("scripts/install-pythons") && problem.contains("no libpython"), "{problem}");
+        assert_eq!(chosen[3].1.as_deref(), Some(Path::new("/x/python3.11.2")), "the column interpreter, not 3.11.7");
+        // 3.12 cannot be embedded: reported beside the grid, not a column.
+        assert_eq!(left_out.iter().map(|c| c.label.as_str()).collect::<Vec<_>>(), ["3.12"]);
+        assert!(left_out[0].problem.as_deref().unwrap().contains("no libpython"));
     }
 
     #[test]
@@ -530,15 +651,18 @@ mod tests {
             interpreters: vec![column("3.11")],
             modules: vec![Row { id: "d/x".into(), description: String::new() }],
             cells: vec![cell("d/x", "3.11", Outcome::Pass, true)],
+            left_out: Vec::new(),
         };
         let b = MatrixResult {
             interpreters: vec![column("2.7")],
             modules: vec![Row { id: "d/x".into(), description: String::new() }],
             cells: vec![cell("d/x", "2.7", Outcome::Fail, false)],
+            left_out: vec![column("3.12")],
         };
         let merged = merge(vec![a.clone(), b]);
         assert_eq!(merged.interpreters.iter().map(|c| c.label.as_str()).collect::<Vec<_>>(), ["2.7", "3.11"]);
         assert_eq!(merged.cells.len(), 2);
+        assert_eq!(merged.left_out.len(), 1, "an extra left out of one result stays reported");
         assert!(!merged.all_expected());
         let mut later = a.clone();
         later.cells[0] = cell("d/x", "3.11", Outcome::Crash, false);

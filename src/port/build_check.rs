@@ -87,21 +87,21 @@ fn targets(wanted: &Option<Vec<Version>>) -> Result<Vec<Target>, BuildCheckError
     };
     let Some(wanted) = wanted else {
         let found: Vec<Target> =
-            doctor::default_interpreters().iter().filter_map(|f| f.minor().map(|label| target(f, label))).collect();
+            doctor::discover().columns().filter_map(|f| f.label.clone().map(|label| target(f, label))).collect();
         return if found.is_empty() { Err(BuildCheckError::NoTargets) } else { Ok(found) };
     };
-    let scanned = doctor::scan();
+    let scanned = doctor::discover().interpreters;
     let mut out = Vec::new();
     for version in wanted {
         let label = version.to_string();
-        let mut candidates = scanned.iter().filter(|f| f.minor().as_deref() == Some(label.as_str()));
+        let mut candidates = scanned.iter().filter(|f| f.label.as_deref() == Some(label.as_str()));
         let Some(first) = candidates.clone().next() else {
             return Err(BuildCheckError::NoInterpreter { version: *version });
         };
         match candidates.find(|f| f.embeddable) {
             Some(found) => out.push(target(found, label)),
             None => {
-                let executable = first.executable.clone().unwrap_or_else(|| first.candidate.clone());
+                let executable = first.executable.clone();
                 let problem = first.problem.clone().unwrap_or_else(|| "cannot be built against".into());
                 return Err(BuildCheckError::Unusable { version: *version, executable, problem });
             }

@@ -190,9 +190,10 @@ impl FixOutcome {
 pub fn resolve_targets(targets: &Option<Vec<Version>>) -> Result<Vec<Version>, PortError> {
     let mut targets = match targets {
         Some(t) => t.clone(),
-        None => crate::matrix::doctor::scan()
+        None => crate::matrix::doctor::discover()
+            .interpreters
             .into_iter()
-            .filter_map(|f| f.minor().and_then(|m| m.parse::<Version>().ok()))
+            .filter_map(|f| f.label.and_then(|m| m.parse::<Version>().ok()))
             .collect(),
     };
     targets.sort();

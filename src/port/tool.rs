@@ -69,7 +69,7 @@ fn python3() -> Result<(PathBuf, String), PortError> {
     if let Some(python) = std::env::var_os(PYTHON_ENV) {
         let found = doctor::check(Path::new(&python));
         return match found.version {
-            Some(v) if v.starts_with("3.") => Ok((found.executable.unwrap_or_else(|| python.into()), v)),
+            Some(v) if v.starts_with("3.") => Ok((found.executable, v)),
             _ => Err(PortError::NoPython3 {
                 embedded,
                 why: format!("{PYTHON_ENV}={} is not a Python 3 that runs", Path::new(&python).display()),
@@ -84,21 +84,22 @@ fn python3() -> Result<(PathBuf, String), PortError> {
     {
         return Ok((py.executable.clone(), py.version.clone()));
     }
-    let mut found: Vec<_> = doctor::scan()
+    let mut found: Vec<_> = doctor::discover()
+        .interpreters
         .into_iter()
         .filter_map(|f| match (f.executable, f.version) {
-            (Some(exe), Some(v)) if v.starts_with("3.") && version_at_least(&v, 3, 8) => Some((exe, v)),
+            (exe, Some(v)) if v.starts_with("3.") && version_at_least(&v, 3, 8) => Some((exe, v)),
             _ => None,
         })
         .collect();
-    found.sort_by_key(|(_, v)| doctor::version_key(v));
+    found.sort_by_key(|(_, v)| doctor::version_numbers(v));
     found
         .pop()
         .ok_or_else(|| PortError::NoPython3 { embedded, why: "`pyhost doctor` found no Python 3.8 or later".into() })
 }
 
 fn version_at_least(version: &str, major: u32, minor: u32) -> bool {
-    let key = doctor::version_key(version);
+    let key = doctor::version_numbers(version);
     key.first().copied().unwrap_or(0) > major
         || (key.first().copied() == Some(major) && key.get(1).copied().unwrap_or(0) >= minor)
 }

@@ -663,6 +663,8 @@ mod tests {
         assert_eq!(merged.interpreters.iter().map(|c| c.label.as_str()).collect::<Vec<_>>(), ["2.7", "3.11"]);
         assert_eq!(merged.cells.len(), 2);
         assert_eq!(merged.left_out.len(), 1, "an extra left out of one result stays reported");
+        let table = render::table(&merged, false);
+        assert!(table.contains("not in the grid: Python 3.12"), "{table}");
         assert!(!merged.all_expected());
         let mut later = a.clone();
         later.cells[0] = cell("d/x", "3.11", Outcome::Crash, false);

@@ -80,6 +80,15 @@ pub fn table(result: &MatrixResult, color: bool) -> String {
     for column in result.interpreters.iter().filter(|c| c.problem.is_some()) {
         let _ = writeln!(out, "  {}: {}", column.label, first_line(&column.problem));
     }
+    for column in &result.left_out {
+        let _ = writeln!(
+            out,
+            "  not in the grid: Python {} ({}): {}",
+            column.version.as_deref().unwrap_or(&column.label),
+            column.executable.as_deref().unwrap_or("?"),
+            first_line(&column.problem)
+        );
+    }
     // A missing interpreter or a failed build is one line above, not a line per cell.
     let whole_column = |c: &&Cell| matches!(c.outcome, Outcome::SkippedMissing | Outcome::BuildError);
     for cell in result.cells.iter().filter(|c| !c.expected).filter(|c| !whole_column(c)) {

@@ -12,18 +12,20 @@ use super::print_stdout;
 
 /// Every module under every interpreter, in one grid.
 ///
-/// Builds pyhost against each interpreter (`pyhost doctor` finds them, or name
-/// them with --python: a path, a command or a version such as 3.11), runs each
-/// module's self_test() under each build in a child process with a timeout,
-/// and judges every cell against the module's manifest.toml. Exits 0 when
-/// every cell is what its manifest expects, 1 otherwise.
+/// Readies each interpreter (the required ones and every extra `pyhost doctor`
+/// finds, or those named with --python: a path, a command or a version such
+/// as 3.11) by compiling its compat layer once (cached), runs each module's
+/// self_test() under each in a child process with a timeout, and judges every
+/// cell against the module's manifest.toml. Exits 0 when every cell is what
+/// its manifest expects, 1 otherwise.
 #[derive(Debug, clap::Args)]
 #[command(args_conflicts_with_subcommands = true)]
 pub struct Args {
     #[command(subcommand)]
     merge: Option<Merge>,
 
-    /// An interpreter (path, command or version); repeatable. Default: every one doctor finds.
+    /// An interpreter (path, command or version); repeatable. Default: the required
+    /// 2.7, 3.9, 3.11 and 3.13 (a missing one fails) and every extra version doctor finds.
     #[arg(long = "python", value_name = "P")]
     pythons: Vec<String>,
 

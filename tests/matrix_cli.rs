@@ -373,3 +373,77 @@ fn doctor_lists_the_required_versions_as_required() {
         assert!(required.contains(&format!("  ok      {version:<6} {version}.")), "{}", text.stdout);
     }
 }
+
+/// Whether `pid` is still a live process (a zombie is not: it has ended and
+/// only waits for whoever inherited it to read its status).
+fn alive(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // "pid (comm) S ...": the state follows the last ')'.
+        Ok(stat) => stat.rsplit_once(')').is_some_and(|(_, rest)| !rest.trim_start().starts_with('Z')),
+        Err(_) => false,
+    }
+}
+
+/// SIGINT or SIGTERM to `pyhost matrix` while a cell runs ends the matrix
+/// and every process the cell started, the cell's own children included:
+/// each cell runs in a process group of its own (out of reach of the
+/// terminal's Ctrl-C), and the kernel ends only a dying parent's direct
+/// children, so without the matrix taking the signal a grandchild lives on.
+#[test]
+fn a_signal_to_the_matrix_leaves_no_process_behind() {
+    for signal in [libc::SIGINT, libc::SIGTERM] {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("spawns");
+        let pid_file = root.path().join("grandchild.pid");
+        // 2.7 and 3.x alike: a child that outlives a dead parent, then a hang.
+        let body = format!(
+            "import os, subprocess, time\nimport pyhost\n\nclass Spawns(pyhost.Module):\n    def self_test(self):\n        \
+             child = subprocess.Popen(['sleep', '600'])\n        with open({tmp:?}, 'w') as f:\n            \
+             f.write(str(child.pid))\n        os.rename({tmp:?}, {done:?})\n        while True:\n            time.sleep(1)\n",
+            tmp = format!("{}.tmp", pid_file.display()),
+            done = pid_file.display().to_string(),
+        );
+        module(
+            &dir,
+            "spawns",
+            &body,
+            "[expect]\ndefault = { outcome = \"hang\", reason = \"sleeps\" }\n[run]\ntimeout = 600\n",
+        );
+        let mut command = pyhost(["matrix", "--format", "json", "--python"]);
+        command.arg(info()["executable"].as_str().unwrap()).arg("--modules").arg(&dir);
+        let mut matrix = common::spawn(command);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
+        while !pid_file.exists() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the cell never started its child:\n{}",
+                matrix.stderr_so_far()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let grandchild: i32 = std::fs::read_to_string(&pid_file).unwrap().trim().parse().unwrap();
+        // SAFETY: kill(2) on our own child's pid.
+        unsafe { libc::kill(matrix.child.id() as i32, signal) };
+        let status = loop {
+            if let Some(status) = matrix.child.try_wait().unwrap() {
+                break status;
+            }
+            assert!(std::time::Instant::now() < deadline, "the matrix did not end after signal {signal}");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        };
+        let gone = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while alive(grandchild) && std::time::Instant::now() < gone {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let left = alive(grandchild);
+        if left {
+            // SAFETY: kill(2) on the process this test's module started.
+            unsafe { libc::kill(grandchild, libc::SIGKILL) };
+        }
+        assert!(!left, "signal {signal}: the cell's child {grandchild} outlived the matrix ({status})");
+        let finished = matrix.wait();
+        assert_eq!(finished.code(), 130, "signal {signal}: {finished}");
+        assert!(finished.stderr.contains("interrupted"), "{finished}");
+        assert!(finished.stdout.trim().is_empty(), "an interrupted matrix writes no result: {finished}");
+    }
+}

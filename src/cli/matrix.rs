@@ -1,6 +1,8 @@
 //! `pyhost matrix` and `pyhost matrix merge`.
 
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Context;
 
@@ -17,7 +19,7 @@ use super::print_stdout;
 /// as 3.11) by compiling its compat layer once (cached), runs each module's
 /// self_test() under each in a child process with a timeout, and judges every
 /// cell against the module's manifest.toml. Exits 0 when every cell is what
-/// its manifest expects, 1 otherwise.
+/// its manifest expects, 1 otherwise, 130 when interrupted.
 #[derive(Debug, clap::Args)]
 #[command(args_conflicts_with_subcommands = true)]
 pub struct Args {
@@ -117,6 +119,16 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         );
     }
     let baseline = args.baseline.as_ref().map(|path| matrix::load(path)).transpose()?;
+    // The cells' children run in process groups of their own, so the
+    // terminal's Ctrl-C does not reach them, and a matrix that just died
+    // would leave their children running. SIGINT and SIGTERM only set the
+    // flag: the running groups are killed and the grid is not written.
+    let cancel = Arc::new(AtomicBool::new(false));
+    let (first, again) = (Arc::clone(&cancel), Arc::clone(&cancel));
+    crate::host::signals::watch(
+        move |_| first.store(true, Ordering::SeqCst),
+        move |_| again.store(true, Ordering::SeqCst),
+    )?;
     let options = Options {
         pythons: args.pythons,
         module_dirs: args.module_dirs,
@@ -125,8 +137,13 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         timeout: crate::host::config::seconds(args.timeout, "--timeout")?,
         progress: true,
         state: if args.ported { State::Ported } else { State::Original },
+        cancel: Some(Arc::clone(&cancel)),
     };
     let result = matrix::run(&options)?;
+    if cancel.load(Ordering::SeqCst) {
+        eprintln!("pyhost: matrix interrupted: the running self-tests were ended, and no result was written");
+        return Ok(130);
+    }
     emit(&result, &args.output)?;
     if let Some(baseline) = baseline {
         eprint!("{}", render::changes(&matrix::compare(&baseline, &result)));

@@ -6,6 +6,8 @@
 //! build error.
 
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::child::ChildSpec;
@@ -21,19 +23,23 @@ pub struct Built {
     pub seconds: f64,
 }
 
-pub fn build(python: &Path) -> Built {
+/// Readies `python`; a set `cancel` ends the child (and the compiler it runs).
+pub fn build(python: &Path, cancel: Option<Arc<AtomicBool>>) -> Built {
     let started = Instant::now();
-    let runner = ready(python);
+    let runner = ready(python, cancel);
     Built { runner, seconds: started.elapsed().as_secs_f64() }
 }
 
-fn ready(python: &Path) -> Result<Runner, String> {
+fn ready(python: &Path, cancel: Option<Arc<AtomicBool>>) -> Result<Runner, String> {
     let binary = std::env::current_exe().map_err(|e| format!("cannot find this binary: {e}"))?;
-    let child = ChildSpec::new(&binary, BUILD_TIMEOUT)
+    let mut child = ChildSpec::new(&binary, BUILD_TIMEOUT)
         .arg("--python")
         .arg(python)
         .args(["info", "--json"])
         .env_remove(crate::python::PYTHON_ENV);
+    if let Some(cancel) = cancel {
+        child = child.cancel_when(move || cancel.load(Ordering::SeqCst));
+    }
     match child.run(b"") {
         Ok(finished) if finished.status.success() => Ok(Runner { binary, python: Some(python.to_path_buf()) }),
         Ok(finished) => Err(first_error(&finished.stderr)),

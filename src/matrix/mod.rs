@@ -96,6 +96,9 @@ pub struct Options {
     pub progress: bool,
     /// Judge the cells by the manifests' [ported.expect] (a ported copy).
     pub state: State,
+    /// Once set (SIGINT or SIGTERM), the running children are ended, their
+    /// process groups with them, and nothing more is started.
+    pub cancel: Option<Arc<AtomicBool>>,
 }
 
 /// A module as the matrix sees it.
@@ -266,12 +269,16 @@ pub struct Prepared {
 /// Readies each interpreter (its compat object built or found in the
 /// cache): those named (a path, a command or a version such as 3.11), or
 /// the required ones and every extra found.
-pub fn prepare(pythons: &[String], progress: &render::Progress) -> Vec<Prepared> {
-    prepare_with_left_out(pythons, progress).0
+pub fn prepare(pythons: &[String], progress: &render::Progress, cancel: Option<&Arc<AtomicBool>>) -> Vec<Prepared> {
+    prepare_with_left_out(pythons, progress, cancel).0
 }
 
 /// [`prepare`], and the interpreters found but left out of the grid.
-pub fn prepare_with_left_out(pythons: &[String], progress: &render::Progress) -> (Vec<Prepared>, Vec<Column>) {
+pub fn prepare_with_left_out(
+    pythons: &[String],
+    progress: &render::Progress,
+    cancel: Option<&Arc<AtomicBool>>,
+) -> (Vec<Prepared>, Vec<Column>) {
     let Columns { chosen, left_out } = columns(pythons);
     let prepared = chosen
         .into_iter()
@@ -284,7 +291,7 @@ pub fn prepare_with_left_out(pythons: &[String], progress: &render::Progress) ->
                         column.label,
                         python.display()
                     ));
-                    let built = builds::build(&python);
+                    let built = builds::build(&python, cancel.cloned());
                     step.finish();
                     column.build_seconds = built.seconds;
                     built.runner.map_err(|error| {
@@ -452,7 +459,8 @@ pub fn run(options: &Options) -> anyhow::Result<MatrixResult> {
     };
     let progress = render::Progress::new(options.progress);
     let mut work = Vec::new();
-    let (prepared, left_out) = prepare_with_left_out(&options.pythons, &progress);
+    let cancel = options.cancel.as_ref();
+    let (prepared, left_out) = prepare_with_left_out(&options.pythons, &progress, cancel);
     result.left_out = left_out;
     for prepared in prepared {
         let label = &prepared.column.label;
@@ -468,7 +476,7 @@ pub fn run(options: &Options) -> anyhow::Result<MatrixResult> {
         result.interpreters.push(prepared.column);
     }
     let bar = progress.bar(work.len(), "running self-tests");
-    for (job, cell) in run_jobs(work, options.jobs, &bar, None) {
+    for (job, cell) in run_jobs(work, options.jobs, &bar, cancel) {
         let mut judged = judged_cell(job.module, &job.label, options.state, cell.outcome, cell.detail, cell.seconds);
         judged.gil = cell.gil;
         result.cells.push(judged);

@@ -341,7 +341,7 @@ fn a_cell_names_the_extension_that_turned_the_gil_on() {
     }
 }
 
-/// CI's machine (and this one) has the four versions CI requires, installed
+/// CI's machine (and this one) has the five versions CI requires, installed
 /// by scripts/install-pythons: doctor lists each as required and as the
 /// matrix's column for its version, and every other version as an extra.
 #[test]
@@ -349,28 +349,30 @@ fn doctor_lists_the_required_versions_as_required() {
     let finished = run(pyhost(["doctor", "--json"]));
     assert_eq!(finished.code(), 0, "{finished}");
     let found: Value = serde_json::from_str(&finished.stdout).unwrap();
-    assert_eq!(found["required"], serde_json::json!(["2.7", "3.9", "3.11", "3.13"]));
+    const REQUIRED: [&str; 5] = ["2.7", "3.9", "3.11", "3.13", "3.13t"];
+    assert_eq!(found["required"], serde_json::json!(REQUIRED));
     assert_eq!(found["missing_required"], serde_json::json!([]), "{found:#}");
     let all = found["interpreters"].as_array().unwrap();
-    for version in ["2.7", "3.9", "3.11", "3.13"] {
+    for version in REQUIRED {
         let column = all.iter().find(|f| f["label"] == version && f["column"] == true);
         let column = column.unwrap_or_else(|| panic!("no column interpreter for {version}:\n{found:#}"));
         assert_eq!(column["required"], true, "{column}");
         assert_eq!(column["embeddable"], true, "{column}");
-        assert!(column["version"].as_str().unwrap().starts_with(&format!("{version}.")), "{column}");
+        let minor = version.trim_end_matches('t');
+        assert!(column["version"].as_str().unwrap().starts_with(&format!("{minor}.")), "{column}");
+        assert_eq!(column["gil_disabled"], version.ends_with('t'), "{column}");
         assert!(!column["found_in"].as_array().unwrap().is_empty(), "{column}");
     }
-    for extra in
-        all.iter().filter(|f| f["label"].as_str().is_some_and(|l| !["2.7", "3.9", "3.11", "3.13"].contains(&l)))
-    {
+    for extra in all.iter().filter(|f| f["label"].as_str().is_some_and(|l| !REQUIRED.contains(&l))) {
         assert_eq!(extra["required"], false, "{extra}");
     }
     // The text lists them under their heading.
     let text = run(pyhost(["doctor"]));
     assert_eq!(text.code(), 0, "{text}");
     let required = text.stdout.split("Extras").next().unwrap();
-    for version in ["2.7", "3.9", "3.11", "3.13"] {
-        assert!(required.contains(&format!("  ok      {version:<6} {version}.")), "{}", text.stdout);
+    for version in REQUIRED {
+        let minor = version.trim_end_matches('t');
+        assert!(required.contains(&format!("  ok      {version:<6} {minor}.")), "{}", text.stdout);
     }
 }
 

@@ -30,9 +30,10 @@ use serde::Serialize;
 
 use crate::probe::{PROBE, inspect};
 
-/// The versions CI requires (a missing one is a failure); every other
+/// The versions CI requires (a missing one is a failure), each installed by
+/// scripts/install-pythons; 3.13t is the free-threaded 3.13. Every other
 /// version found is an extra.
-pub const REQUIRED: [&str; 4] = ["2.7", "3.9", "3.11", "3.13"];
+pub const REQUIRED: [&str; 5] = ["2.7", "3.9", "3.11", "3.13", "3.13t"];
 
 /// Runs a program with arguments, without PYTHONPATH and PYTHONHOME, and
 /// gives its stdout or why it failed. The binary bounds it with a timeout
@@ -384,7 +385,7 @@ pub fn probe_file(path: &Path, run: &Run) -> Found {
     found.gil_disabled = facts["gil_disabled"].as_bool().unwrap_or(false);
     if let (Some(major), Some(minor)) = (facts["major"].as_u64(), facts["minor"].as_u64()) {
         found.label = Some(format!("{major}.{minor}{}", if found.gil_disabled { "t" } else { "" }));
-        found.required = !found.gil_disabled && REQUIRED.contains(&format!("{major}.{minor}").as_str());
+        found.required = found.label.as_deref().is_some_and(|label| REQUIRED.contains(&label));
     }
     if let Some(executable) = text("executable") {
         found.executable = PathBuf::from(executable);
@@ -689,7 +690,7 @@ mod tests {
         let problem = p39.problem.as_deref().unwrap();
         assert!(problem.contains("libpython3.9.so is in none of"), "{problem}");
         assert!(problem.contains("scripts/install-pythons"), "the fix is named: {problem}");
-        assert!(p313t.gil_disabled && !p313t.required && p313t.column, "3.13t is an extra: {p313t:?}");
+        assert!(p313t.gil_disabled && p313t.required && p313t.column, "3.13t is required: {p313t:?}");
         assert!(broken.label.is_none() && !broken.embeddable);
         assert!(broken.problem.as_deref().unwrap().contains("broken install"), "{broken:?}");
         assert_eq!(discovery.missing_required, ["3.9", "3.11", "3.13"]);
@@ -722,7 +723,7 @@ mod tests {
         assert_eq!(columns, [("3.11.2", Source::InstallPythons), ("3.12.8", Source::Uv)], "{discovery:#?}");
         assert_eq!(discovery.for_label("3.11").unwrap().executable, ours.canonicalize().unwrap());
         assert_eq!(discovery.interpreters.len(), 4, "the others are listed, not dropped");
-        assert_eq!(discovery.missing_required, ["2.7", "3.9", "3.13"]);
+        assert_eq!(discovery.missing_required, ["2.7", "3.9", "3.13", "3.13t"]);
     }
 
     #[test]

@@ -26,7 +26,7 @@ fn is_py2() -> bool {
 fn has_rustext() -> bool {
     let version = version();
     let (major, minor) = version.split_once('.').unwrap();
-    major == "3" && minor.parse::<u32>().unwrap() >= 7
+    major == "3" && minor.trim_end_matches('t').parse::<u32>().unwrap() >= 7
 }
 
 fn fixtures() -> PathBuf {

@@ -614,14 +614,14 @@ mod tests {
                 found("3.12.1", false, false),
                 found("3.13.5", true, true),
             ],
-            missing_required: vec!["3.9".into()],
+            missing_required: vec!["3.9".into(), "3.13t".into()],
             probed: 7,
             seconds: 0.1,
         };
         let Columns { chosen, left_out } = default_columns(&discovery);
         let labels: Vec<(&str, bool, bool)> =
             chosen.iter().map(|(c, python)| (c.label.as_str(), c.extra, python.is_some())).collect();
-        // 3.9 is required: a column without an interpreter, whose cells are failures.
+        // 3.9 and 3.13t are required: columns without an interpreter, whose cells are failures.
         assert_eq!(
             labels,
             [
@@ -629,7 +629,8 @@ mod tests {
                 ("3.8", true, true),
                 ("3.9", false, false),
                 ("3.11", false, true),
-                ("3.13", false, true)
+                ("3.13", false, true),
+                ("3.13t", false, false)
             ]
         );
         let (missing, _) = &chosen[2];

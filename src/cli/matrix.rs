@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 
 use anyhow::Context;
 
@@ -123,12 +123,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     // terminal's Ctrl-C does not reach them, and a matrix that just died
     // would leave their children running. SIGINT and SIGTERM only set the
     // flag: the running groups are killed and the grid is not written.
-    let cancel = Arc::new(AtomicBool::new(false));
-    let (first, again) = (Arc::clone(&cancel), Arc::clone(&cancel));
-    crate::host::signals::watch(
-        move |_| first.store(true, Ordering::SeqCst),
-        move |_| again.store(true, Ordering::SeqCst),
-    )?;
+    let cancel = crate::host::signals::cancel_flag()?;
     let options = Options {
         pythons: args.pythons,
         module_dirs: args.module_dirs,

@@ -1,8 +1,6 @@
 //! `pyhost port check` and `pyhost port fix`: the command line of src/port.
 
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::port::verify::{self, Interpreters, VerifyOptions};
 use crate::port::{self, CheckOptions, FixOptions, Style, Version, render};
@@ -296,12 +294,7 @@ fn verify_and_write(dirs: &[PathBuf], options: &VerifyOptions, cells: &CellArgs,
     // self-tests are ended and nothing is written, or, once writing has
     // begun, the module being written is finished first.
     // A second signal does the same: a module half written is worse than a wait.
-    let cancel = Arc::new(AtomicBool::new(false));
-    let (first, again) = (Arc::clone(&cancel), Arc::clone(&cancel));
-    crate::host::signals::watch(
-        move |_| first.store(true, Ordering::SeqCst),
-        move |_| again.store(true, Ordering::SeqCst),
-    )?;
+    let cancel = crate::host::signals::cancel_flag()?;
     let mut verification = match verify::verify(dirs, options, &cancel) {
         Err(verify::VerifyError::Interrupted) => {
             eprintln!("pyhost: interrupted while the self-tests ran: nothing was written");

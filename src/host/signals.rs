@@ -60,6 +60,16 @@ extern "C" fn unblock_in_child() {
     let _ = change_mask(libc::SIG_UNBLOCK);
 }
 
+/// Takes the signals as [`watch`] does, for a command that only needs to
+/// know it was asked to stop: every signal sets the returned flag.
+pub fn cancel_flag() -> std::io::Result<std::sync::Arc<std::sync::atomic::AtomicBool>> {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let cancel = std::sync::Arc::new(AtomicBool::new(false));
+    let (first, again) = (std::sync::Arc::clone(&cancel), std::sync::Arc::clone(&cancel));
+    watch(move |_| first.store(true, Ordering::SeqCst), move |_| again.store(true, Ordering::SeqCst))?;
+    Ok(cancel)
+}
+
 /// Takes SIGINT, SIGTERM and SIGHUP for the host: `first` runs at the first
 /// one, `again` at every later one, both on the watcher thread.
 ///

@@ -32,7 +32,9 @@ import io
 import os
 import sys
 import threading
-import weakref
+# _weakref, not weakref: proxy() is all this uses, and weakref.py costs each
+# interpreter about 100 KiB of objects (README, "Performance at scale").
+import _weakref
 
 PY2 = sys.version_info[0] == 2
 
@@ -489,7 +491,7 @@ class _HostBuffer(_BytesBase):
         # ends, so each one ended would keep this whole module alive (about
         # 22 KiB per restart, seen by `pyhost bench soak`). The stream lives
         # as long as the interpreter: _streams holds it.
-        self._stream = weakref.proxy(stream)
+        self._stream = _weakref.proxy(stream)
         self._decoders = {}
 
     @property
@@ -687,9 +689,11 @@ def _import_file(qualified, path):
     if PY2:
         import imp
         return imp.load_source(qualified, path)
-    import importlib.util
-    spec = importlib.util.spec_from_file_location(qualified, path)
-    module = importlib.util.module_from_spec(spec)
+    # What importlib.util re-exports, from the frozen modules every 3.x
+    # interpreter has already: importing the importlib package for these two
+    # functions costs each module's interpreter about 35 KiB of objects.
+    spec = sys.modules['_frozen_importlib_external'].spec_from_file_location(qualified, path)
+    module = sys.modules['_frozen_importlib'].module_from_spec(spec)
     sys.modules[qualified] = module
     try:
         spec.loader.exec_module(module)

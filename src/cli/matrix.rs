@@ -27,7 +27,7 @@ pub struct Args {
     merge: Option<Merge>,
 
     /// An interpreter (path, command or version); repeatable. Default: the required
-    /// 2.7, 3.9, 3.11 and 3.13 (a missing one fails) and every extra version doctor finds.
+    /// 2.7, 3.9, 3.11, 3.13 and 3.13t (a missing one fails) and every extra version doctor finds.
     #[arg(long = "python", value_name = "P")]
     pythons: Vec<String>,
 

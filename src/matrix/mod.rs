@@ -16,7 +16,7 @@ pub mod selftest;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -268,37 +268,58 @@ pub struct Prepared {
 
 /// Readies each interpreter (its compat object built or found in the
 /// cache): those named (a path, a command or a version such as 3.11), or
-/// the required ones and every extra found.
-pub fn prepare(pythons: &[String], progress: &render::Progress, cancel: Option<&Arc<AtomicBool>>) -> Vec<Prepared> {
-    prepare_with_left_out(pythons, progress, cancel).0
+/// the required ones and every extra found. `jobs` builds run at once.
+pub fn prepare(
+    pythons: &[String],
+    jobs: usize,
+    progress: &render::Progress,
+    cancel: Option<&Arc<AtomicBool>>,
+) -> Vec<Prepared> {
+    prepare_with_left_out(pythons, jobs, progress, cancel).0
 }
 
 /// [`prepare`], and the interpreters found but left out of the grid.
+///
+/// The builds run `jobs` at once: each is a compiler in a child process
+/// (or a cache hit), and one by one they were most of a cold matrix run.
 pub fn prepare_with_left_out(
     pythons: &[String],
+    jobs: usize,
     progress: &render::Progress,
     cancel: Option<&Arc<AtomicBool>>,
 ) -> (Vec<Prepared>, Vec<Column>) {
     let Columns { chosen, left_out } = columns(pythons);
+    let to_build: Vec<(usize, PathBuf)> =
+        chosen.iter().enumerate().filter_map(|(i, (_, python))| Some((i, python.clone()?))).collect();
+    let bar = progress.bar(to_build.len(), "building the compat layer for each interpreter");
+    let next = AtomicUsize::new(0);
+    let built: Mutex<BTreeMap<usize, builds::Built>> = Mutex::default();
+    std::thread::scope(|s| {
+        for _ in 0..jobs.clamp(1, to_build.len().max(1)) {
+            s.spawn(|| {
+                while let Some((index, python)) = to_build.get(next.fetch_add(1, Ordering::Relaxed)) {
+                    let one = builds::build(python, cancel.cloned());
+                    bar.inc();
+                    built.lock().unwrap_or_else(|p| p.into_inner()).insert(*index, one);
+                }
+            });
+        }
+    });
+    bar.finish();
+    let mut built = built.into_inner().unwrap_or_else(|p| p.into_inner());
     let prepared = chosen
         .into_iter()
-        .map(|(mut column, python)| {
-            let runner = match python {
-                None => Err((Outcome::SkippedMissing, column.problem.clone().unwrap_or_else(|| "not found".into()))),
-                Some(python) => {
-                    let step = progress.step(&format!(
-                        "building the compat layer for Python {} ({})",
-                        column.label,
-                        python.display()
-                    ));
-                    let built = builds::build(&python, cancel.cloned());
-                    step.finish();
+        .enumerate()
+        .map(|(index, (mut column, python))| {
+            let runner = match (python, built.remove(&index)) {
+                (Some(_), Some(built)) => {
                     column.build_seconds = built.seconds;
                     built.runner.map_err(|error| {
                         column.problem = Some(error.clone());
                         (Outcome::BuildError, error)
                     })
                 }
+                _ => Err((Outcome::SkippedMissing, column.problem.clone().unwrap_or_else(|| "not found".into()))),
             };
             Prepared { column, runner }
         })
@@ -460,7 +481,7 @@ pub fn run(options: &Options) -> anyhow::Result<MatrixResult> {
     let progress = render::Progress::new(options.progress);
     let mut work = Vec::new();
     let cancel = options.cancel.as_ref();
-    let (prepared, left_out) = prepare_with_left_out(&options.pythons, &progress, cancel);
+    let (prepared, left_out) = prepare_with_left_out(&options.pythons, options.jobs, &progress, cancel);
     result.left_out = left_out;
     for prepared in prepared {
         let label = &prepared.column.label;

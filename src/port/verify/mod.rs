@@ -312,7 +312,7 @@ pub fn verify(
     let progress = Progress::new(options.progress);
     let prepared: Vec<Prepared> = match &options.interpreters {
         Interpreters::ThisBuild => vec![matrix::this_build()],
-        Interpreters::Each { pythons } => matrix::prepare(pythons, &progress, Some(cancel)),
+        Interpreters::Each { pythons } => matrix::prepare(pythons, options.jobs, &progress, Some(cancel)),
     };
     let all: Vec<(&Module, &Module)> = sides.iter().flat_map(|(b, a)| b.iter().zip(a.iter())).collect();
     let mut jobs = Vec::new();

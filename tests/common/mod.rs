@@ -99,6 +99,18 @@ impl Running {
     }
 }
 
+/// A test that panics before `wait` (a failed assert while the command
+/// runs) must not leave it running: a `pyhost run` would outlive the test
+/// binary and load the machine for every later test.
+impl Drop for Running {
+    fn drop(&mut self) {
+        // After `wait` the child is reaped and kill() does nothing (std keeps
+        // its status, so a reused pid is never signalled).
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// Runs a command to completion (killing it at TIMEOUT) and checks that it
 /// neither died by a signal nor printed "Fatal Python error".
 pub fn run(command: Command) -> Finished {

@@ -70,11 +70,6 @@ PyThreadState *ph_new_interpreter_current(int isolation, char **err);
 /* Gives the main interpreter its id (0) where Python has no ids (< 3.7). */
 void ph_interp_register_main(void);
 
-/* Called by ph_finalize with the main interpreter's GIL held and every
- * sub-interpreter ended: keeps Py_Finalize from releasing objects another
- * interpreter's allocator made, where the runtime would (see arg_parsers.c). */
-void ph_arg_parsers_before_finalize(void);
-
 /* The native module: on 3.x an inittab entry added before initialization
  * (multi-phase init makes a fresh module per interpreter); on 2.x created
  * explicitly in each interpreter, because 2.x's import machinery would copy

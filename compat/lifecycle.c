@@ -153,7 +153,6 @@ int ph_initialize(const ph_init_config *config, ph_tstate **main_ts, char **err)
 
 int ph_finalize(ph_tstate *main_ts) {
     PyEval_RestoreThread(main_ts);
-    ph_arg_parsers_before_finalize();
 #if PH_PY_AT_LEAST(3, 6)
     return Py_FinalizeEx();
 #else

@@ -195,6 +195,19 @@ fn a_missing_compiler_or_interpreter_is_one_clear_error() {
     );
 }
 
+/// CC as make reads it: a command and its arguments (`ccache gcc` is the
+/// common case; `env gcc -O1` stands in for it, ccache is not installed here).
+#[test]
+fn a_compiler_with_arguments_in_cc_builds_compat() {
+    let (_, path) = &installed()[0];
+    let cache = tempfile::tempdir().unwrap();
+    let mut command = bare(&["--python"]);
+    command.arg(path).arg("info").env("XDG_CACHE_HOME", cache.path()).env("CC", " env  gcc -O1 ");
+    let finished = run(command);
+    assert_eq!(finished.code(), 0, "{finished}");
+    assert!(finished.stdout.contains("running Python"), "{finished}");
+}
+
 /// `false` as the compiler: the compat object does not come out. That is the
 /// matrix column's build error, as a failing cargo build was.
 #[test]

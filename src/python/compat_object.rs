@@ -37,7 +37,21 @@ const FLAGS: &[&str] = &[
 
 /// The C compiler: $CC, else `cc`.
 fn compiler() -> OsString {
-    std::env::var_os("CC").filter(|c| !c.is_empty()).unwrap_or_else(|| "cc".into())
+    std::env::var_os("CC").filter(|c| !c.as_encoded_bytes().trim_ascii().is_empty()).unwrap_or_else(|| "cc".into())
+}
+
+/// $CC as make and the shells read it: a command and its leading arguments
+/// (`ccache gcc`, `gcc -m64`), split at spaces. A value that is not UTF-8
+/// is one program's path.
+fn compiler_words(compiler: &OsString) -> (OsString, Vec<OsString>) {
+    match compiler.to_str() {
+        Some(text) => {
+            let mut words = text.split_whitespace().map(OsString::from);
+            let program = words.next().unwrap_or_else(|| "cc".into());
+            (program, words.collect())
+        }
+        None => (compiler.clone(), Vec::new()),
+    }
 }
 
 /// The cached object for `py`, compiled first if it is not there yet.
@@ -66,8 +80,10 @@ fn compile(py: &Interpreter, compiler: &OsString, sources: &Path, output: &Path)
     let mut files: Vec<PathBuf> =
         SOURCES.iter().filter(|(name, _)| name.ends_with(".c")).map(|(name, _)| sources.join(name)).collect();
     files.sort();
-    let mut command = Command::new(compiler);
+    let (program, leading) = compiler_words(compiler);
+    let mut command = Command::new(program);
     command
+        .args(leading)
         .args(FLAGS)
         .arg("-I")
         .arg(sources)

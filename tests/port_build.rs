@@ -194,6 +194,31 @@ fn pystring_without_a_choice_is_an_error_naming_it() {
     }
 }
 
+/// The fix that error names, made the way the extension's own build would
+/// make it: -D on the command line. And a header from another folder (-I).
+#[test]
+fn defines_and_include_folders_reach_the_compiler() {
+    let dir = tempfile::tempdir().unwrap();
+    let headers = dir.path().join("vendor");
+    std::fs::create_dir(&headers).unwrap();
+    std::fs::write(headers.join("vendor_config.h"), "#define VENDOR_NAME \"x\"\n").unwrap();
+    let file = dir.path().join("chosen.c");
+    std::fs::write(
+        &file,
+        "#include <pyhost/legacy_compat.h>\n#include <vendor_config.h>\n#ifndef BUILT_BY_SETUP\n#error BUILT_BY_SETUP not set\n#endif\n\
+         PyObject *f(void) { return PyString_FromString(VENDOR_NAME); }\n",
+    )
+    .unwrap();
+    let (code, without) = build_json(&["--compat"], &[&file]);
+    assert_eq!((code, cell(&without, &file)["outcome"].as_str()), (1, Some("build-error")), "{without}");
+    let include = format!("-I{}", headers.display());
+    let args = ["--compat", "-D", "PYHOST_PYSTRING_IS_BYTES", "--define", "BUILT_BY_SETUP=1", &include];
+    let (code, with) = build_json(&args, &[&file]);
+    assert_eq!((code, cell(&with, &file)["outcome"].as_str()), (0, Some("pass")), "{with}");
+    let command: Vec<&str> = with["command"].as_array().unwrap().iter().map(|a| a.as_str().unwrap()).collect();
+    assert!(command.contains(&"-DPYHOST_PYSTRING_IS_BYTES") && command.contains(&"-DBUILT_BY_SETUP=1"), "{with}");
+}
+
 /// The char* embedding helpers, in a real program embedding this
 /// interpreter: program name, argv and sys.path given as char* on every
 /// version arrive in Python as text.

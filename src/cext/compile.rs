@@ -29,6 +29,7 @@ pub fn compiler() -> Vec<OsString> {
 pub fn arguments(spec: &BuildSpec, target: &Target) -> Vec<OsString> {
     let mut args: Vec<OsString> = ["-shared", "-fPIC", "-O1", "-fdiagnostics-color=never"].map(OsString::from).to_vec();
     args.extend(WERROR.map(OsString::from));
+    args.extend(spec.defines.iter().map(|d| OsString::from(format!("-D{d}"))));
     for dir in spec.include_dirs.iter().chain([&target.include_dir]) {
         let mut flag = OsString::from("-I");
         flag.push(dir);

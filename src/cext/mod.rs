@@ -119,8 +119,11 @@ pub struct BuildSpec<'a> {
     pub sources: &'a [PathBuf],
     /// The shared object to write.
     pub output: &'a Path,
-    /// Folders added with -I before the interpreter's (the compat header's).
+    /// Folders added with -I before the interpreter's (the compat header's,
+    /// the user's).
     pub include_dirs: &'a [PathBuf],
+    /// Macros defined with -D: NAME or NAME=VALUE.
+    pub defines: &'a [String],
     pub timeout: Duration,
 }
 
@@ -169,6 +172,7 @@ mod tests {
             sources: &[PathBuf::from("x.c")],
             output: Path::new("/nonexistent/x.so"),
             include_dirs: &[],
+            defines: &[],
             timeout: Duration::from_secs(5),
         };
         let error = build(&spec, &target).unwrap_err();

@@ -91,6 +91,16 @@ struct BuildArgs {
     #[arg(long, requires = "build")]
     compat: bool,
 
+    /// With --build: define a macro for every compile, as the extension's own
+    /// build does (-D PYHOST_PYSTRING_IS_BYTES, -D HAVE_CONFIG_H=1); repeatable.
+    #[arg(short = 'D', long = "define", value_name = "NAME[=VALUE]", requires = "build")]
+    defines: Vec<String>,
+
+    /// With --build: another folder of headers the C files include (a
+    /// library's, say -I /usr/include/mysql); repeatable.
+    #[arg(short = 'I', long = "include", value_name = "DIR", requires = "build")]
+    include_dirs: Vec<PathBuf>,
+
     /// With --build: seconds one compile may take.
     #[arg(long, value_name = "SECONDS", default_value_t = 120.0, requires = "build")]
     build_timeout: f64,
@@ -374,6 +384,8 @@ fn build_check(args: CheckArgs) -> anyhow::Result<i32> {
     let options = BuildCheckOptions {
         targets: targets(&args.common),
         compat: args.build.compat,
+        include_dirs: args.build.include_dirs,
+        defines: args.build.defines,
         jobs: args.common.jobs,
         timeout: crate::host::config::seconds(args.build.build_timeout, "--build-timeout")?,
     };

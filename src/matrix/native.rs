@@ -96,7 +96,13 @@ pub fn build(module: &Module, runner: &Runner, scratch: &Path) -> Result<Option<
         .map_err(|e| (Outcome::SkippedMissing, format!("cannot create a folder for the native part: {e}")))?
         .keep();
     let output = dir.join(format!("{}.so", native.name));
-    let spec = BuildSpec { sources: &sources, output: &output, include_dirs: &include_dirs, timeout: BUILD_TIMEOUT };
+    let spec = BuildSpec {
+        sources: &sources,
+        output: &output,
+        include_dirs: &include_dirs,
+        defines: &[],
+        timeout: BUILD_TIMEOUT,
+    };
     match cext::build(&spec, &target).map_err(missing)? {
         Ok(()) => Ok(Some(dir)),
         Err(failure) => Err((Outcome::BuildError, failure.text())),

@@ -39,6 +39,10 @@ pub struct BuildCheckOptions {
     pub targets: Option<Vec<Version>>,
     /// Put pyhost's compat header folder on the include path.
     pub compat: bool,
+    /// More include folders (-I), after the compat header's.
+    pub include_dirs: Vec<PathBuf>,
+    /// Macros (-D NAME or NAME=VALUE).
+    pub defines: Vec<String>,
     /// Compilers at once; None: the number of CPUs.
     pub jobs: Option<usize>,
     pub timeout: Duration,
@@ -120,7 +124,8 @@ pub fn check_build(files: &[PathBuf], options: &BuildCheckOptions) -> Result<Bui
     }
     let targets = targets(&options.targets)?;
     let compat_include_dir = if options.compat { Some(cext::header::include_dir()?) } else { None };
-    let include_dirs: Vec<PathBuf> = compat_include_dir.iter().cloned().collect();
+    let include_dirs: Vec<PathBuf> =
+        compat_include_dir.iter().cloned().chain(options.include_dirs.iter().cloned()).collect();
     let scratch = tempfile::Builder::new().prefix("pyhost-build-").tempdir().map_err(BuildCheckError::Temp)?;
     let names: Vec<String> = files.iter().map(|p| p.display().to_string()).collect();
     let mut work = VecDeque::new();
@@ -146,6 +151,7 @@ pub fn check_build(files: &[PathBuf], options: &BuildCheckOptions) -> Result<Bui
                         sources: std::slice::from_ref(file),
                         output: &output,
                         include_dirs: &include_dirs,
+                        defines: &options.defines,
                         timeout: options.timeout,
                     };
                     let began = Instant::now();
@@ -177,6 +183,8 @@ pub fn check_build(files: &[PathBuf], options: &BuildCheckOptions) -> Result<Bui
     let mut command: Vec<String> = cext::compile::compiler().iter().map(|a| a.to_string_lossy().into_owned()).collect();
     command.extend(["-shared", "-fPIC", "-O1"].map(String::from));
     command.extend(cext::compile::WERROR.map(String::from));
+    command.extend(options.defines.iter().map(|d| format!("-D{d}")));
+    command.extend(options.include_dirs.iter().map(|d| format!("-I{}", d.display())));
     Ok(BuildReport {
         interpreters: targets,
         files: names,

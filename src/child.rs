@@ -1,6 +1,7 @@
 //! Running a child process with a timeout: JSON in on stdin, JSON out as the
-//! last line of stdout. The placement probe, every self-test cell of the
-//! matrix and the porting tools are children of this one kind.
+//! last line of stdout, or as one JSON value per line handed over while the
+//! child still runs (NDJSON). The placement probe, every self-test cell of
+//! the matrix and the porting tools are children of this one kind.
 //!
 //! Every path ends the child: it runs in a process group of its own, and that
 //! whole group is killed when the timeout passes, when the caller cancels,
@@ -12,11 +13,14 @@
 //!
 //! stdout and stderr go to files rather than pipes: a child that forks
 //! leaves grandchildren holding the pipes open, and a reader of a pipe would
-//! then wait for them too.
+//! then wait for them too. Lines are streamed by reading the stdout file at
+//! an offset of the parent's own (`read_at`, which moves no file position
+//! the child writes at) each time the waiting loop looks at the child.
 
 use std::ffi::OsString;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::FileExt;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -231,6 +235,25 @@ impl ChildSpec {
             None => Err(ChildError::NoAnswer { program, status: finished.status, stderr: finished.stderr }),
         }
     }
+
+    /// Sends `request` as JSON, and hands `each` every line of stdout that
+    /// parses as `O` as soon as the child has written the whole line, while
+    /// it still runs. Other lines are skipped (a child's stray output is not
+    /// an answer); so is a last line cut short by the child's death. The
+    /// values handed over stay valid whatever follows: a child killed by a
+    /// signal, past its timeout or cancelled is still an error here.
+    pub fn run_ndjson<I: Serialize, O: DeserializeOwned>(
+        self,
+        request: &I,
+        mut each: impl FnMut(O),
+    ) -> Result<Finished, ChildError> {
+        let input = serde_json::to_vec(request).expect("a request serializes to JSON");
+        let program = self.name();
+        self.spawn(&input)?.wait_lines(|line| match serde_json::from_str::<O>(line) {
+            Ok(value) => each(value),
+            Err(why) => tracing::debug!("{program} wrote a line that is not an answer ({why}): {line}"),
+        })
+    }
 }
 
 /// A running child. Dropping it kills the child's whole process group.
@@ -255,9 +278,23 @@ impl Running {
     }
 
     /// Waits for the child, killing it when the timeout passes or the cancel check says so.
-    pub fn wait(mut self) -> Result<Finished, ChildError> {
+    pub fn wait(self) -> Result<Finished, ChildError> {
+        self.wait_lines(|_| {})
+    }
+
+    /// Waits as [`Running::wait`] does, handing `each_line` every complete
+    /// line of stdout (without its newline) as soon as the child has written
+    /// it. A last line without a newline is handed over once the child has
+    /// exited by itself; a child killed or timed out may have been cut off
+    /// mid-line, so its unfinished line is not.
+    pub fn wait_lines(mut self, mut each_line: impl FnMut(&str)) -> Result<Finished, ChildError> {
+        let mut lines = LineReader::default();
         loop {
-            match self.exited() {
+            let exited = self.exited();
+            // Read after looking at the child: once it has exited, this read
+            // sees everything it wrote, so no line is handed over late.
+            lines.read_from(&self.stdout, &mut each_line);
+            match exited {
                 Ok(true) => break,
                 Ok(false) => {}
                 Err(source) => return Err(ChildError::Io { program: self.program.clone(), source }),
@@ -282,10 +319,12 @@ impl Running {
             .expect("present until waited for")
             .wait()
             .map_err(|source| ChildError::Io { program: self.program.clone(), source })?;
+        lines.read_from(&self.stdout, &mut each_line);
         let (stdout, stderr) = (read_all(&mut self.stdout), read_all(&mut self.stderr));
         if let Some(signal) = status.signal() {
             return Err(ChildError::Signaled { program: self.program.clone(), signal, stderr });
         }
+        lines.finish(&mut each_line);
         Ok(Finished { status, stdout, stderr, elapsed: self.started.elapsed() })
     }
 
@@ -333,6 +372,56 @@ impl Running {
 impl Drop for Running {
     fn drop(&mut self) {
         self.kill();
+    }
+}
+
+/// Splits what a child has written so far into lines, reading its stdout
+/// file from where the last read ended.
+#[derive(Default)]
+struct LineReader {
+    /// Bytes of the file already read.
+    offset: u64,
+    /// The start of a line whose newline has not been written yet.
+    partial: Vec<u8>,
+}
+
+impl LineReader {
+    fn read_from(&mut self, file: &File, each_line: &mut impl FnMut(&str)) {
+        let mut buffer = [0u8; 64 * 1024];
+        loop {
+            match file.read_at(&mut buffer, self.offset) {
+                Ok(0) => return,
+                Ok(read) => {
+                    self.offset += read as u64;
+                    self.take(&buffer[..read], each_line);
+                }
+                Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
+                // Only a file of our own is read: the whole output is read
+                // again at the end, and it reports what happened.
+                Err(error) => {
+                    tracing::debug!("reading a child's output: {error}");
+                    return;
+                }
+            }
+        }
+    }
+
+    fn take(&mut self, bytes: &[u8], each_line: &mut impl FnMut(&str)) {
+        let mut rest = bytes;
+        while let Some(end) = rest.iter().position(|&b| b == b'\n') {
+            self.partial.extend_from_slice(&rest[..end]);
+            each_line(&String::from_utf8_lossy(&self.partial));
+            self.partial.clear();
+            rest = &rest[end + 1..];
+        }
+        self.partial.extend_from_slice(rest);
+    }
+
+    /// The child exited by itself: its last line needs no newline.
+    fn finish(&mut self, each_line: &mut impl FnMut(&str)) {
+        if !self.partial.is_empty() {
+            each_line(&String::from_utf8_lossy(&std::mem::take(&mut self.partial)));
+        }
     }
 }
 
@@ -424,6 +513,68 @@ mod tests {
         let big = vec![b'x'; 4 << 20];
         let error = sh("sleep 600", Duration::from_millis(300)).run(&big).unwrap_err();
         assert!(matches!(error, ChildError::TimedOut { .. }), "{error}");
+    }
+
+    /// Each value handed over, with how long after the start it came.
+    fn streamed(script: &str) -> (Vec<(serde_json::Value, Duration)>, Result<Finished, ChildError>) {
+        let started = Instant::now();
+        let mut seen = Vec::new();
+        let ended = sh(script, Duration::from_secs(60))
+            .run_ndjson::<_, serde_json::Value>(&0, |value| seen.push((value, started.elapsed())));
+        (seen, ended)
+    }
+
+    #[test]
+    fn ndjson_lines_are_handed_over_while_the_child_runs() {
+        // The child waits for a file only the parent's callback can make:
+        // it ends only if the first line was handed over before it exited.
+        let dir = tempfile::tempdir().unwrap();
+        let go = dir.path().join("go");
+        let script = format!(
+            "echo '{{\"n\": 1}}'; while [ ! -e {go} ]; do sleep 0.05; done; echo '{{\"n\": 2}}'",
+            go = go.display()
+        );
+        let mut seen = Vec::new();
+        let finished = sh(&script, Duration::from_secs(60))
+            .run_ndjson::<_, serde_json::Value>(&0, |value| {
+                if seen.is_empty() {
+                    std::fs::write(&go, b"").unwrap();
+                }
+                seen.push(value["n"].as_i64().unwrap());
+            })
+            .unwrap();
+        assert_eq!(seen, [1, 2]);
+        assert!(finished.status.success());
+    }
+
+    #[test]
+    fn ndjson_joins_a_line_written_in_parts_and_skips_garbage() {
+        let (seen, ended) = streamed(
+            "printf '{\"n\":'; sleep 0.3; printf ' 1}\\n'; echo 'not json'; echo '{\"n\": 2}{\"n\": 3}'; \
+             printf '{\"n\": 4}'",
+        );
+        let values: Vec<_> = seen.iter().map(|(v, _)| v["n"].as_i64().unwrap()).collect();
+        // The glued line is garbage too; a last line without its newline
+        // counts once the child exited by itself.
+        assert_eq!(values, [1, 4]);
+        assert!(ended.unwrap().stdout.contains("not json"));
+    }
+
+    #[test]
+    fn ndjson_keeps_what_came_before_the_child_died_mid_line() {
+        let (seen, ended) = streamed("echo '{\"n\": 1}'; printf '{\"n\": 2'; kill -KILL $$");
+        let values: Vec<_> = seen.iter().map(|(v, _)| v["n"].as_i64().unwrap()).collect();
+        assert_eq!(values, [1], "the cut line is not an answer");
+        assert!(matches!(ended, Err(ChildError::Signaled { signal: libc::SIGKILL, .. })), "{ended:?}");
+    }
+
+    #[test]
+    fn ndjson_past_the_timeout_kills_the_child_after_its_lines() {
+        let mut seen = Vec::new();
+        let ended = sh("echo '{\"n\": 1}'; sleep 600", Duration::from_millis(500))
+            .run_ndjson::<_, serde_json::Value>(&0, |value| seen.push(value));
+        assert_eq!(seen.len(), 1);
+        assert!(matches!(ended, Err(ChildError::TimedOut { .. })), "{ended:?}");
     }
 
     #[test]

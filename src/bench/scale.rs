@@ -344,7 +344,7 @@ fn time_probe(isolation: Isolation, modules: &[PathBuf]) -> f64 {
         extension_timeout: Duration::from_secs(30),
     };
     let started = Instant::now();
-    let _ = placement::probe(&request, placement::probe_bound(&request), || false);
+    placement::probe(&request, placement::probe_bound(&request), || false, &|_, _| {});
     started.elapsed().as_secs_f64()
 }
 

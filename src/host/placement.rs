@@ -24,9 +24,9 @@
 //! and the probe goes on with the other modules; the host then marks that
 //! module unloadable without importing it again.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -77,14 +77,25 @@ impl ProbeRequest {
     }
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct ProbeResult {
-    /// The modules the probe has a verdict on (it may run out of time first).
-    pub probed: Vec<String>,
-    /// Module -> why it must run in main (absent: a sub-interpreter is fine).
-    pub main_only: BTreeMap<String, String>,
-    /// Module -> its import did not finish: why, with the stack where it sat.
-    pub hung: BTreeMap<String, String>,
+/// What the probe found about one module. It is final once the module was
+/// imported and each extension it brought in was imported once more in a
+/// fresh interpreter.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// A sub-interpreter is fine.
+    Fine,
+    /// It must run in the main interpreter, for this reason.
+    MainOnly(String),
+    /// Its import did not finish: why, with the stack where it sat.
+    Hung(String),
+}
+
+/// One line of the probe child's stdout: a verdict, written as soon as it is final.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ModuleVerdict {
+    pub module: String,
+    pub verdict: Verdict,
 }
 
 /// Starting the child and Python in it, and writing the answer.
@@ -104,112 +115,211 @@ pub fn probe_bound_for_one(load_timeout: Duration, extension_timeout: Duration) 
     load_timeout.saturating_add(extension_timeout).saturating_add(PROBE_OVERHEAD)
 }
 
+/// How many children probe at once: one core is left to the host, which
+/// loads modules as their verdicts come in, beside the probe (README,
+/// "Performance at scale", has the measurements behind this).
+fn children() -> usize {
+    let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    cpus.saturating_sub(1).max(1)
+}
+
 /// Runs the probe in child processes, bounded by `timeout` and ended early
-/// when `cancelled` says so. A probe that fails is not fatal: the host then
-/// relies on the fallback at load time, and says so.
+/// when `cancelled` says so, and tells `found` each module's verdict as
+/// soon as a child has it: `found(name, Some(verdict))`. A module the probe
+/// ended without a verdict on (its child died, ran out of time, or was
+/// cancelled) gets `found(name, None)`: it relies on the fallback at load
+/// time, and a failing probe is never fatal. Every module of the request
+/// gets exactly one call before this returns.
 ///
-/// The modules are split into one share per CPU, each probed by a child of
-/// its own, at once: the host waits for the probe before loading anything,
-/// and one child uses one core. A module's verdict does not depend on the
-/// others in its share (an extension that refuses a second import refuses
-/// it in any process), so the verdicts are those of one child.
+/// The modules are dealt out in turn to the children, so verdicts come in
+/// about the request's order, the order the host loads in. A module's
+/// verdict does not depend on the others in its share (an extension that
+/// refuses a second import refuses it in any process), so it is the one a
+/// single child would give.
 pub fn probe(
     request: &ProbeRequest,
     timeout: Duration,
     cancelled: impl Fn() -> bool + Send + Sync + Clone + 'static,
-) -> ProbeResult {
+    found: &(dyn Fn(&str, Option<Verdict>) + Sync),
+) {
     if request.modules.is_empty() {
-        return ProbeResult::default();
+        return;
     }
-    let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-    let shares = split(request, cpus);
+    let shares = split(request, children());
     if shares.len() == 1 {
-        return probe_one(request, timeout, cancelled);
+        return probe_one(request, timeout, cancelled, found);
     }
-    let results: Vec<ProbeResult> = std::thread::scope(|s| {
-        let running: Vec<_> = shares
-            .iter()
-            .map(|share| {
-                let cancelled = cancelled.clone();
-                crate::python::threads::builder("probe")
-                    .spawn_scoped(s, move || probe_one(share, timeout.min(probe_bound(share)), cancelled))
-            })
-            .collect();
-        // A share whose thread could not start (or panicked) has no
-        // verdicts: its modules rely on the fallback at load time.
-        running.into_iter().filter_map(|r| r.ok()?.join().ok()).collect()
+    std::thread::scope(|s| {
+        for share in &shares {
+            let cancelled = cancelled.clone();
+            let started = crate::python::threads::builder("probe")
+                .spawn_scoped(s, move || probe_one(share, timeout.min(probe_bound(share)), cancelled, found));
+            if let Err(error) = started {
+                tracing::warn!("could not start a thread for the placement probe: {error}");
+                for (name, _) in &share.modules {
+                    found(name, None);
+                }
+            }
+        }
     });
-    let mut merged = ProbeResult::default();
-    for result in results {
-        merged.probed.extend(result.probed);
-        merged.main_only.extend(result.main_only);
-        merged.hung.extend(result.hung);
-    }
-    merged
 }
 
-/// The request cut into at most `parts` shares of consecutive modules.
+/// The request dealt out to at most `parts` shares, module i to share
+/// i % parts, each share keeping the request's order.
 fn split(request: &ProbeRequest, parts: usize) -> Vec<ProbeRequest> {
-    let size = request.modules.len().div_ceil(parts.max(1));
-    request
-        .modules
-        .chunks(size.max(1))
-        .map(|modules| ProbeRequest {
-            isolation: request.isolation,
-            site_dirs: request.site_dirs.clone(),
-            modules: modules.to_vec(),
-            load_timeouts: modules
-                .iter()
-                .filter_map(|(name, _)| Some((name.clone(), *request.load_timeouts.get(name)?)))
-                .collect(),
-            extension_timeout: request.extension_timeout,
+    let parts = parts.clamp(1, request.modules.len().max(1));
+    (0..parts)
+        .map(|part| {
+            let modules: Vec<(String, PathBuf)> = request.modules.iter().skip(part).step_by(parts).cloned().collect();
+            ProbeRequest {
+                isolation: request.isolation,
+                site_dirs: request.site_dirs.clone(),
+                load_timeouts: modules
+                    .iter()
+                    .filter_map(|(name, _)| Some((name.clone(), *request.load_timeouts.get(name)?)))
+                    .collect(),
+                modules,
+                extension_timeout: request.extension_timeout,
+            }
         })
         .collect()
 }
 
-fn probe_one(request: &ProbeRequest, timeout: Duration, cancelled: impl Fn() -> bool + Send + 'static) -> ProbeResult {
-    let answer = ChildSpec::this_binary("__probe", timeout)
-        .and_then(|spec| spec.cancel_when(cancelled).run_json::<_, ProbeResult>(request));
-    match answer {
-        Ok((result, _)) => result,
-        Err(why @ ChildError::Cancelled { .. }) => {
-            tracing::info!("{why}");
-            ProbeResult::default()
-        }
-        Err(why) => {
-            tracing::warn!(
-                "the placement probe failed ({why}); modules refusing sub-interpreters will fall back to main at load time"
-            );
-            ProbeResult::default()
-        }
+fn probe_one(
+    request: &ProbeRequest,
+    timeout: Duration,
+    cancelled: impl Fn() -> bool + Send + 'static,
+    found: &(dyn Fn(&str, Option<Verdict>) + Sync),
+) {
+    let mut told: BTreeSet<String> = BTreeSet::new();
+    let ended = ChildSpec::this_binary("__probe", timeout).and_then(|spec| {
+        spec.cancel_when(cancelled).run_ndjson(request, |line: ModuleVerdict| {
+            // Once per module of this share: nothing else was asked.
+            let asked = request.modules.iter().any(|(name, _)| *name == line.module);
+            if asked && told.insert(line.module.clone()) {
+                found(&line.module, Some(line.verdict));
+            }
+        })
+    });
+    let missing: Vec<&str> =
+        request.modules.iter().map(|(name, _)| name.as_str()).filter(|name| !told.contains(*name)).collect();
+    match ended {
+        Err(why @ ChildError::Cancelled { .. }) => tracing::info!("{why}"),
+        Err(why) => tracing::warn!(
+            "the placement probe failed ({why}); {} module(s) without its verdict fall back to main at load time \
+             if a sub-interpreter refuses them",
+            missing.len()
+        ),
+        Ok(finished) if !missing.is_empty() => tracing::warn!(
+            "the placement probe exited ({}) without a verdict on {}; they fall back to main at load time if a \
+             sub-interpreter refuses them{}",
+            finished.status,
+            missing.join(", "),
+            match crate::child::last_lines(&finished.stderr, 8) {
+                last if last.is_empty() => String::new(),
+                last => format!("; last lines of its output:\n{last}"),
+            }
+        ),
+        Ok(_) => {}
+    }
+    for name in missing {
+        found(name, None);
     }
 }
 
-/// The child's side: `pyhost __probe`, request on stdin, result on stdout.
+/// The child's side: `pyhost __probe`, request on stdin, one verdict per
+/// line on stdout (NDJSON), each written as soon as it is final.
 pub fn run_probe_child() -> anyhow::Result<()> {
     let request: ProbeRequest = serde_json::from_reader(std::io::stdin())?;
+    let mut out = VerdictOut::take_stdout()?;
     // Module output during the probe is not the host's business.
     crate::python::set_handler(|call| match call.method {
         "log" | "output" | "guard" => Ok("null".into()),
         other => Err(format!("`{other}` is not available while probing")),
     });
     let python = Python::initialize(&InitConfig::default())?;
-    let budget_end = super::deadline::after(request.budget());
-    let mut result = ProbeResult::default();
-    let mut extensions: BTreeMap<String, Vec<String>> = BTreeMap::new(); // extension -> modules
-    // Interpreters are not ended here: ending one and importing the same
-    // single-phase extension in the next is itself a crash on some versions
-    // (3.11's _decimal). The process exits without that.
-    let mut probed: Vec<Interpreter> = Vec::new();
-    for (name, path) in &request.modules {
-        let Some(timeout) = within_budget(request.load_timeout(name), budget_end) else {
+    let mut probing = Probing {
+        python: python.handle(),
+        request: &request,
+        budget_end: super::deadline::after(request.budget()),
+        extensions: BTreeMap::new(),
+        kept: Vec::new(),
+    };
+    let outcome = (|| -> anyhow::Result<()> {
+        for (name, path) in &request.modules {
+            let Some(verdict) = probing.module(name, path)? else { break };
+            out.write(name, verdict)?;
+        }
+        Ok(())
+    })();
+    // Whatever the modules left running, the verdicts are out: exit without
+    // finalizing (never dropping `python`), the one way out that neither
+    // aborts nor hangs.
+    let code = match outcome {
+        Ok(()) => 0,
+        Err(error) => {
+            eprintln!("pyhost __probe: {error:#}");
+            1
+        }
+    };
+    std::process::exit(code);
+}
+
+/// Where the probe child writes its verdicts: the stdout it was given, on a
+/// descriptor of its own. Descriptor 1 then goes to stderr, so whatever
+/// module code writes there (a C extension's printf, a child process) can
+/// never be glued into a verdict's line.
+struct VerdictOut(std::fs::File);
+
+impl VerdictOut {
+    fn take_stdout() -> std::io::Result<VerdictOut> {
+        use std::os::fd::AsFd;
+        // Close-on-exec: processes the modules start do not get it.
+        let verdicts = std::io::stdout().as_fd().try_clone_to_owned()?;
+        // SAFETY: dup2 only makes descriptor 1 a copy of descriptor 2, both
+        // this process's standard descriptors; no Rust object owns 1 (std's
+        // Stdout borrows it), and nothing has been written through it yet.
+        if unsafe { libc::dup2(libc::STDERR_FILENO, libc::STDOUT_FILENO) } < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(VerdictOut(std::fs::File::from(verdicts)))
+    }
+
+    /// One line, written at once (no buffer to flush): the host acts on it now.
+    fn write(&mut self, module: &str, verdict: Verdict) -> anyhow::Result<()> {
+        let mut line = serde_json::to_vec(&ModuleVerdict { module: module.to_string(), verdict })?;
+        line.push(b'\n');
+        self.0.write_all(&line)?;
+        Ok(())
+    }
+}
+
+/// The probe child at work.
+struct Probing<'r> {
+    python: crate::python::PythonHandle,
+    request: &'r ProbeRequest,
+    budget_end: Instant,
+    /// Extension -> why it refuses a second import (None: it does not, or
+    /// that could not be told): each is imported again once per child.
+    extensions: BTreeMap<String, Option<String>>,
+    /// Interpreters are not ended here: ending one and importing the same
+    /// single-phase extension in the next is itself a crash on some versions
+    /// (3.11's _decimal). The process exits without that.
+    kept: Vec<Interpreter>,
+}
+
+impl Probing<'_> {
+    /// The verdict on one module; None once the budget is spent.
+    fn module(&mut self, name: &str, path: &Path) -> anyhow::Result<Option<Verdict>> {
+        let Some(timeout) = within_budget(self.request.load_timeout(name), self.budget_end) else {
             tracing::warn!("the placement probe ran out of time before {name}");
-            break;
+            return Ok(None);
         };
         let made: Arc<Mutex<Option<Interpreter>>> = Arc::default();
         let work = {
-            let (handle, made, name, path) = (python.handle(), Arc::clone(&made), name.clone(), path.clone());
-            let (isolation, site_dirs) = (request.isolation, request.site_dirs.clone());
+            let (handle, made, name, path) =
+                (self.python.clone(), Arc::clone(&made), name.to_string(), path.to_owned());
+            let (isolation, site_dirs) = (self.request.isolation, self.request.site_dirs.clone());
             move || -> crate::python::Result<(Interpreter, crate::python::Result<Vec<String>>)> {
                 let interpreter = handle.new_interpreter(isolation)?;
                 *made.lock().unwrap_or_else(|p| p.into_inner()) = Some(interpreter.clone());
@@ -229,40 +339,50 @@ pub fn run_probe_child() -> anyhow::Result<()> {
                 let folder = path.parent().unwrap_or(path).to_string_lossy().into_owned();
                 let summary = format!("import did not finish in {}", bounded::seconds(timeout));
                 let message = bounded::describe_hang(&summary, stack, &folder);
-                result.hung.insert(name.clone(), format!("{message} (in the placement probe; not imported again)"));
-                result.probed.push(name.clone());
-                continue;
+                return Ok(Some(Verdict::Hung(format!("{message} (in the placement probe; not imported again)"))));
             }
         };
-        probed.push(interpreter);
-        match outcome {
-            Ok(found) => {
-                for extension in found {
-                    extensions.entry(extension).or_default().push(name.clone());
-                }
-            }
+        self.kept.push(interpreter);
+        let found = match outcome {
+            Ok(found) => found,
             Err(crate::python::Error::Python(error)) if is_refusal(&error) => {
-                result.main_only.insert(name.clone(), format!("refuses a sub-interpreter: {}", error.message));
+                return Ok(Some(Verdict::MainOnly(format!("refuses a sub-interpreter: {}", error.message))));
             }
             // Not a placement question; the real load reports it.
-            Err(error) => tracing::debug!("probing {name}: {error}"),
-        }
-        result.probed.push(name.clone());
-    }
-    for (extension, users) in &extensions {
-        let Some(timeout) = within_budget(request.extension_timeout, budget_end) else {
-            tracing::warn!("the placement probe ran out of time before importing {extension} again");
-            break;
+            Err(error) => {
+                tracing::debug!("probing {name}: {error}");
+                return Ok(Some(Verdict::Fine));
+            }
         };
-        // The same folders as its users saw: site dirs and their own folders.
-        let mut dirs = request.site_dirs.clone();
-        for (name, path) in &request.modules {
-            if users.contains(name) {
-                dirs.extend(path.parent().map(|p| p.to_path_buf()));
+        let mut verdict = Verdict::Fine;
+        for extension in found {
+            let refused = match self.extensions.get(&extension) {
+                Some(known) => known.clone(),
+                None => {
+                    let Some(answer) = self.import_again(&extension, path)? else { return Ok(None) };
+                    self.extensions.insert(extension.clone(), answer.clone());
+                    answer
+                }
+            };
+            if let (Verdict::Fine, Some(message)) = (&verdict, refused) {
+                verdict = Verdict::MainOnly(format!("imports {extension}, which refuses sub-interpreters: {message}"));
             }
         }
+        Ok(Some(verdict))
+    }
+
+    /// Imports `extension` in a fresh interpreter, with the folders the
+    /// module at `path` saw: Some(why it refused, if it did); None once the
+    /// budget is spent.
+    fn import_again(&mut self, extension: &str, path: &Path) -> anyhow::Result<Option<Option<String>>> {
+        let Some(timeout) = within_budget(self.request.extension_timeout, self.budget_end) else {
+            tracing::warn!("the placement probe ran out of time before importing {extension} again");
+            return Ok(None);
+        };
+        let mut dirs = self.request.site_dirs.clone();
+        dirs.extend(path.parent().map(Path::to_path_buf));
         let work = {
-            let (handle, isolation, extension) = (python.handle(), request.isolation, extension.clone());
+            let (handle, isolation, extension) = (self.python.clone(), self.request.isolation, extension.to_string());
             move || -> crate::python::Result<(Interpreter, Option<String>)> {
                 let interpreter = handle.new_interpreter(isolation)?;
                 let refused = {
@@ -279,32 +399,19 @@ pub fn run_probe_child() -> anyhow::Result<()> {
                 Ok((interpreter, refused))
             }
         };
-        let refused = match bounded::run_bounded(format!("probe:{extension}"), timeout, work, drop) {
+        match bounded::run_bounded(format!("probe:{extension}"), timeout, work, drop) {
             Waited::Done(made) => {
                 let (interpreter, refused) = made?;
-                probed.push(interpreter);
-                refused
+                self.kept.push(interpreter);
+                Ok(Some(refused))
             }
             Waited::Lost => anyhow::bail!("probing {extension} again: its thread panicked"),
             Waited::Abandoned { .. } => {
                 tracing::warn!("importing {extension} again did not finish in the placement probe");
-                None
-            }
-        };
-        if let Some(message) = refused {
-            for user in users {
-                result
-                    .main_only
-                    .entry(user.clone())
-                    .or_insert_with(|| format!("imports {extension}, which refuses sub-interpreters: {message}"));
+                Ok(Some(None))
             }
         }
     }
-    println!("{}", serde_json::to_string(&result)?);
-    let _ = std::io::stdout().flush();
-    // Whatever the modules left running, the answer is out: exit without
-    // finalizing, the one way out that neither aborts nor hangs.
-    std::process::exit(0);
 }
 
 /// `timeout`, cut to what is left of the budget; None once it is spent.
@@ -318,7 +425,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn shares_keep_every_module_once_in_order_with_its_timeout() {
+    fn shares_deal_every_module_once_in_turn_with_its_timeout() {
         let modules: Vec<(String, PathBuf)> =
             (0..5).map(|i| (format!("m{i}"), PathBuf::from(format!("/m{i}")))).collect();
         let request = ProbeRequest {
@@ -329,15 +436,31 @@ mod tests {
             extension_timeout: Duration::from_secs(2),
         };
         let shares = split(&request, 2);
-        assert_eq!(shares.len(), 2);
-        let joined: Vec<_> = shares.iter().flat_map(|s| s.modules.clone()).collect();
-        assert_eq!(joined, modules);
-        let with_m3 = shares.iter().find(|s| s.modules.iter().any(|(n, _)| n == "m3")).unwrap();
-        assert_eq!(with_m3.load_timeout("m3"), Duration::from_secs(7));
+        let names = |share: &ProbeRequest| share.modules.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
+        // In turn, so the first verdicts of every child are the first modules.
+        assert_eq!(names(&shares[0]), ["m0", "m2", "m4"]);
+        assert_eq!(names(&shares[1]), ["m1", "m3"]);
+        assert_eq!(shares[1].load_timeout("m3"), Duration::from_secs(7));
+        assert_eq!(shares[1].load_timeouts.len(), 1);
         assert!(
             shares.iter().all(|s| s.site_dirs == request.site_dirs && s.extension_timeout == request.extension_timeout)
         );
         assert_eq!(split(&request, 8).len(), 5, "no empty share");
         assert_eq!(split(&request, 1).len(), 1);
+        assert_eq!(names(&split(&request, 1)[0]), names(&request));
+    }
+
+    #[test]
+    fn a_verdict_is_one_json_line() {
+        let line = serde_json::to_string(&ModuleVerdict {
+            module: "m".into(),
+            verdict: Verdict::MainOnly("imports x,\nwhich refuses".into()),
+        })
+        .unwrap();
+        assert!(!line.contains('\n'), "{line}");
+        let back: ModuleVerdict = serde_json::from_str(&line).unwrap();
+        assert_eq!(back.verdict, Verdict::MainOnly("imports x,\nwhich refuses".into()));
+        let fine: ModuleVerdict = serde_json::from_str(r#"{"module": "m", "verdict": "fine"}"#).unwrap();
+        assert_eq!(fine.verdict, Verdict::Fine);
     }
 }

@@ -2,11 +2,12 @@
 //! supervises them (ticks, failures, restarts, control requests) until a
 //! signal, `--for` or `pyhost ctl stop`, and shuts down without aborting.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
-use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, Weak};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -22,7 +23,7 @@ use super::deadline;
 use super::discovery::discover;
 use super::memory;
 use super::module::Slot;
-use super::placement::{self, ProbeRequest};
+use super::placement::{self, ProbeRequest, Verdict};
 use super::pyside::SpawnSupport;
 use super::report::{InterpreterReport, Report, State};
 use super::signals;
@@ -38,15 +39,26 @@ pub enum HostEvent {
     Stop,
 }
 
-/// What the placement probe found about one module.
-#[derive(Debug, Clone)]
-enum Verdict {
-    /// A sub-interpreter is fine.
-    Fine,
-    /// It must run in the main interpreter, for this reason.
-    MainOnly(String),
-    /// Its import did not finish: why, with the stack where it sat.
-    Hung(String),
+/// What the placement probe found, and which verdicts are still to come.
+#[derive(Default)]
+struct Verdicts {
+    /// Module -> its verdict; None: the probe ended without one (the
+    /// fallback at load time then places it).
+    known: BTreeMap<String, Option<Verdict>>,
+    /// Modules the probe started with the host will tell about: loading one
+    /// waits until it has an entry in `known`.
+    coming: BTreeSet<String>,
+}
+
+/// Whether a module may load now, as far as its placement goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Awaited {
+    /// Its verdict is in, or none was asked for (probe = false, main).
+    Placed,
+    /// The probe ended without a verdict on it.
+    Unplaced,
+    /// The host is stopping: load nothing more.
+    Stopping,
 }
 
 /// What every thread of the host shares.
@@ -57,8 +69,10 @@ pub struct Shared {
     pub site_dirs: Vec<PathBuf>,
     pub slots: BTreeMap<String, Arc<Slot>>,
     pub state: StateStore,
-    /// Module -> what the placement probe found, for the modules it probed.
-    verdicts: Mutex<BTreeMap<String, Verdict>>,
+    /// What the placement probe found, for the modules it probed.
+    verdicts: Mutex<Verdicts>,
+    /// Notified each time a verdict comes in.
+    verdict_came: Condvar,
     pub events: Sender<HostEvent>,
     ticks: AtomicU64,
     /// What multiprocessing's spawned children of modules run first: written
@@ -136,8 +150,8 @@ impl Shared {
     /// The isolation a module is loaded with, and why, if it is not the asked-for one.
     pub fn placement_for(&self, name: &str) -> (Isolation, Option<String>) {
         let wanted = self.wanted_isolation(name);
-        match self.verdicts().get(name) {
-            Some(Verdict::MainOnly(reason)) if wanted != Isolation::Main => (Isolation::Main, Some(reason.clone())),
+        match self.verdict(name) {
+            Some(Verdict::MainOnly(reason)) if wanted != Isolation::Main => (Isolation::Main, Some(reason)),
             _ => (wanted, None),
         }
     }
@@ -145,14 +159,64 @@ impl Shared {
     /// Why the module is not to be imported again: its import hung in the
     /// placement probe (the real import would hang the same way).
     pub fn hung_in_probe(&self, name: &str) -> Option<String> {
-        match self.verdicts().get(name) {
-            Some(Verdict::Hung(message)) => Some(message.clone()),
+        match self.verdict(name) {
+            Some(Verdict::Hung(message)) => Some(message),
             _ => None,
         }
     }
 
-    fn verdicts(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Verdict>> {
+    fn verdicts(&self) -> MutexGuard<'_, Verdicts> {
         self.verdicts.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn verdict(&self, name: &str) -> Option<Verdict> {
+        self.verdicts().known.get(name).cloned().flatten()
+    }
+
+    /// Keeps what the probe found about `name` and wakes the loads waiting
+    /// for it. No verdict never replaces one (a `ctl enable` during the
+    /// start may have probed the module already).
+    fn record(&self, name: &str, verdict: Option<Verdict>) {
+        match &verdict {
+            Some(Verdict::Hung(_)) => tracing::warn!("[{name}] its import did not finish in the placement probe"),
+            Some(Verdict::MainOnly(reason)) => tracing::info!("[{name}] placed in the main interpreter: {reason}"),
+            Some(Verdict::Fine) | None => {}
+        }
+        let mut verdicts = self.verdicts();
+        match verdict {
+            Some(verdict) => {
+                verdicts.known.insert(name.to_string(), Some(verdict));
+            }
+            None => {
+                verdicts.known.entry(name.to_string()).or_insert(None);
+            }
+        }
+        drop(verdicts);
+        self.verdict_came.notify_all();
+    }
+
+    /// Waits until the probe has told about `name` (or will not), or the
+    /// host stops.
+    fn await_verdict(&self, name: &str) -> Awaited {
+        let mut verdicts = self.verdicts();
+        loop {
+            if self.stopping() {
+                return Awaited::Stopping;
+            }
+            match verdicts.known.get(name) {
+                Some(Some(_)) => return Awaited::Placed,
+                Some(None) => return Awaited::Unplaced,
+                None if !verdicts.coming.contains(name) => return Awaited::Placed,
+                None => {}
+            }
+            // The stop flag is set from a signal's thread, which cannot
+            // notify: look at it now and then.
+            verdicts = self
+                .verdict_came
+                .wait_timeout(verdicts, Duration::from_millis(50))
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
     }
 
     fn wanted_isolation(&self, name: &str) -> Isolation {
@@ -204,7 +268,7 @@ impl Shared {
 
     /// Probes a module unless a probe has already said where it goes.
     pub fn probe_unless_known(&self, name: &str) {
-        let known = matches!(self.verdicts().get(name), Some(Verdict::Fine | Verdict::MainOnly(_)));
+        let known = matches!(self.verdict(name), Some(Verdict::Fine | Verdict::MainOnly(_)));
         if !known {
             self.probe(&[name.to_string()]);
         }
@@ -223,41 +287,86 @@ impl Shared {
         Ok(())
     }
 
-    fn probe(&self, names: &[String]) {
+    /// The probe's requests for `names`, one per isolation asked for (main
+    /// is not probed), in the order `load_at_start` loads them: own-gil last.
+    fn probe_requests(&self, names: &[String]) -> Vec<ProbeRequest> {
         if !self.config.probe {
-            return;
+            return Vec::new();
         }
-        let mut by_isolation: BTreeMap<&'static str, ProbeRequest> = BTreeMap::new();
+        let mut requests: Vec<ProbeRequest> = Vec::new();
         for name in names {
             let isolation = self.wanted_isolation(name);
-            if isolation != Isolation::Main {
-                let request = by_isolation.entry(isolation.name()).or_insert_with(|| ProbeRequest {
-                    isolation,
-                    site_dirs: self.site_dirs.clone(),
-                    modules: Vec::new(),
-                    load_timeouts: BTreeMap::new(),
-                    extension_timeout: self.config.load_timeout,
-                });
-                request.modules.push((name.clone(), self.slots[name].path.clone()));
-                request.load_timeouts.insert(name.clone(), self.config.load_timeout(name));
+            if isolation == Isolation::Main {
+                continue;
             }
+            let index = match requests.iter().position(|r| r.isolation == isolation) {
+                Some(index) => index,
+                None => {
+                    requests.push(ProbeRequest {
+                        isolation,
+                        site_dirs: self.site_dirs.clone(),
+                        modules: Vec::new(),
+                        load_timeouts: BTreeMap::new(),
+                        extension_timeout: self.config.load_timeout,
+                    });
+                    requests.len() - 1
+                }
+            };
+            requests[index].modules.push((name.clone(), self.slots[name].path.clone()));
+            requests[index].load_timeouts.insert(name.clone(), self.config.load_timeout(name));
         }
-        for request in by_isolation.into_values() {
+        requests.sort_by_key(|r| r.isolation == Isolation::OwnGil);
+        requests
+    }
+
+    /// Probes `names` and keeps the verdicts; returns when it is over.
+    fn probe(&self, names: &[String]) {
+        self.run_probe(self.probe_requests(names));
+    }
+
+    fn run_probe(&self, requests: Vec<ProbeRequest>) {
+        for request in requests {
             let stop = Arc::clone(&self.stop);
             let bound = placement::probe_bound(&request);
-            let result = placement::probe(&request, bound, move || stop.load(Ordering::Acquire));
-            let mut verdicts = self.verdicts();
-            for name in result.probed {
-                let verdict = if let Some(message) = result.hung.get(&name) {
-                    tracing::warn!("[{name}] its import did not finish in the placement probe");
-                    Verdict::Hung(message.clone())
-                } else if let Some(reason) = result.main_only.get(&name) {
-                    tracing::info!("[{name}] placed in the main interpreter: {reason}");
-                    Verdict::MainOnly(reason.clone())
-                } else {
-                    Verdict::Fine
-                };
-                verdicts.insert(name, verdict);
+            placement::probe(&request, bound, move || stop.load(Ordering::Acquire), &|name, verdict| {
+                self.record(name, verdict)
+            });
+        }
+    }
+
+    /// Starts probing `names` on a thread of its own, so that each module
+    /// can load as soon as its own verdict is in (`await_verdict`) rather
+    /// than after the whole probe. Every module asked about gets an entry,
+    /// whatever happens to the probe (see `Unplaced`).
+    fn start_probe(self: &Arc<Self>, names: &[String]) -> Option<JoinHandle<()>> {
+        let requests = self.probe_requests(names);
+        if requests.is_empty() {
+            return None;
+        }
+        let asked: Vec<String> = requests.iter().flat_map(|r| r.modules.iter().map(|(name, _)| name.clone())).collect();
+        self.verdicts().coming.extend(asked.iter().cloned());
+        /// Gives every module asked about an entry when the probe is over,
+        /// even if its thread panicked: nothing waits for ever.
+        struct Over(Arc<Shared>, Vec<String>);
+        impl Drop for Over {
+            fn drop(&mut self) {
+                for name in &self.1 {
+                    self.0.record(name, None);
+                }
+            }
+        }
+        let over = Over(Arc::clone(self), asked);
+        let shared = Arc::clone(self);
+        match threads::builder("probe").spawn(move || {
+            let _over = over;
+            shared.run_probe(requests);
+        }) {
+            Ok(running) => Some(running),
+            Err(error) => {
+                // The closure, and with it `over`, is gone: every module asked
+                // about is unplaced, as when the probe fails.
+                tracing::warn!("could not start the placement probe's thread ({error}); loading without it");
+                None
             }
         }
     }
@@ -320,7 +429,8 @@ impl Host {
             site_dirs,
             slots,
             state: StateStore::default(),
-            verdicts: Mutex::new(BTreeMap::new()),
+            verdicts: Mutex::new(Verdicts::default()),
+            verdict_came: Condvar::new(),
             events: events_tx,
             ticks: AtomicU64::new(0),
             stop,
@@ -343,10 +453,13 @@ impl Host {
         // Up before the probe and the loads, which can take long, so `ctl
         // status` answers meanwhile (`pending`, `loading`).
         let control = control.map(|server| server.serve(Arc::clone(&shared)));
-        if !shared.stopping() {
-            shared.probe(&enabled);
-        }
+        let probing = if shared.stopping() { None } else { shared.start_probe(&enabled) };
         load_at_start(&shared, &enabled);
+        // Every verdict a load waited for is in; what is left is quick (a
+        // module disabled meanwhile, or a probe being cancelled).
+        if let Some(probing) = probing {
+            let _ = probing.join();
+        }
         Ok(Host { python, shared, events, control })
     }
 
@@ -452,69 +565,105 @@ impl Host {
     }
 }
 
-/// Loads the enabled modules at start. Modules placed in own-GIL
-/// interpreters are loaded `start_jobs` at a time (1 by default: loading one
-/// by one is what the failure model documents, e.g. a signal stops the
-/// start before the next module),
-/// each on a thread of its own: CPython makes such interpreters from several
-/// OS threads at once, each under its own GIL, so their imports run in
-/// parallel. The others (shared, main, and every module before 3.12) load
-/// one after the other first, as a shared GIL would serialize them anyway.
+/// Loads the enabled modules at start, each as soon as the placement
+/// probe's verdict on it is in (the probe runs beside, see `start_probe`).
+/// Modules that want own-GIL interpreters are loaded `start_jobs` at a time
+/// (1 by default: loading one by one is what the failure model documents,
+/// e.g. a signal stops the start before the next module), each on a thread
+/// of its own: CPython makes such interpreters from several OS threads at
+/// once, each under its own GIL, so their imports run in parallel. The
+/// others (shared, main, and every module before 3.12) load one after the
+/// other first, as a shared GIL would serialize them anyway. A module the
+/// probe placed in main loads there at its turn.
+///
+/// Why loading a module as soon as its verdict is in keeps every main-only
+/// module the first importer of the extension that refuses sub-interpreters:
+/// a module is Fine only once each extension its import brought in was
+/// imported again in a fresh interpreter without refusing (placement.rs),
+/// so a Fine module imports no refusing extension, and a Hung one is not
+/// imported at all; whatever order they load in, only main-only modules
+/// import a refusing extension. A module the probe ended without a verdict
+/// on (its child died or ran out of time) may import anything, so those
+/// load last, after every module with a verdict, as when the whole probe
+/// fails they load after none.
 fn load_at_start(shared: &Arc<Shared>, enabled: &[String]) {
-    let (parallel, serial): (Vec<&String>, Vec<&String>) =
-        enabled.iter().partition(|name| shared.placement_for(name).0 == Isolation::OwnGil);
-    let jobs = shared.config.start_jobs.unwrap_or(1).min(parallel.len());
-    let not_loaded = |left: usize| tracing::info!("{left} module(s) not loaded: the host is stopping");
-    for (done, name) in serial.iter().enumerate() {
-        if shared.stopping() {
-            not_loaded(enabled.len() - done);
-            return;
-        }
-        shared.slots[name.as_str()].load_pending(shared);
+    let (parallel, serial): (Vec<String>, Vec<String>) =
+        enabled.iter().cloned().partition(|name| shared.wanted_isolation(name) == Isolation::OwnGil);
+    let jobs = shared.config.start_jobs.unwrap_or(1);
+    let unplaced_serial = load_in_turn(shared, &serial, 1, false);
+    let unplaced_parallel = load_in_turn(shared, &parallel, jobs, false);
+    if !unplaced_serial.is_empty() || !unplaced_parallel.is_empty() {
+        tracing::info!(
+            "loading {} module(s) the placement probe has no verdict on, after the others",
+            unplaced_serial.len() + unplaced_parallel.len()
+        );
     }
-    if jobs <= 1 {
-        for (done, name) in parallel.iter().enumerate() {
-            if shared.stopping() {
-                not_loaded(parallel.len() - done);
-                return;
+    load_in_turn(shared, &unplaced_serial, 1, true);
+    load_in_turn(shared, &unplaced_parallel, jobs, true);
+    let left = enabled.iter().filter(|name| shared.slots[name.as_str()].report().state == State::Pending).count();
+    if left > 0 && shared.stopping() {
+        tracing::info!("{left} module(s) not loaded: the host is stopping");
+    }
+}
+
+/// Loads `names` in order, `jobs` at a time, each once its verdict is in,
+/// until the host stops. Returns, in order, the modules the probe ended
+/// without a verdict on, left for later unless `unplaced_too`.
+fn load_in_turn(shared: &Arc<Shared>, names: &[String], jobs: usize, unplaced_too: bool) -> Vec<String> {
+    let unplaced: Mutex<Vec<(usize, String)>> = Mutex::default();
+    // One module: whether the start goes on.
+    let load = |index: usize, name: &String| -> bool {
+        match shared.await_verdict(name) {
+            Awaited::Stopping => return false,
+            Awaited::Unplaced if !unplaced_too => {
+                unplaced.lock().unwrap_or_else(|p| p.into_inner()).push((index, name.clone()));
             }
-            shared.slots[name.as_str()].load_pending(shared);
+            Awaited::Placed | Awaited::Unplaced => shared.slots[name.as_str()].load_pending(shared),
         }
-        return;
-    }
-    tracing::info!("loading {} own-gil modules, {jobs} at a time", parallel.len());
-    // Each job takes the next module not yet taken; a hung import holds up
-    // only its own job, for its load_timeout.
-    let next = AtomicU64::new(0);
-    std::thread::scope(|s| {
-        for job in 0..jobs {
-            let (next, parallel) = (&next, &parallel);
-            let started = threads::builder(format!("start:{job}")).spawn_scoped(s, move || {
-                loop {
-                    let index = next.fetch_add(1, Ordering::Relaxed) as usize;
-                    let Some(name) = parallel.get(index) else { return };
-                    if shared.stopping() {
-                        return;
-                    }
-                    shared.slots[name.as_str()].load_pending(shared);
-                }
-            });
-            if let Err(error) = started {
-                // The jobs already started take every module anyway.
-                tracing::warn!("could not start a thread to load modules in parallel: {error}");
-                if job == 0 {
-                    for name in parallel.iter() {
-                        shared.slots[name.as_str()].load_pending(shared);
-                    }
-                }
+        !shared.stopping()
+    };
+    let jobs = jobs.min(names.len());
+    if jobs <= 1 {
+        for (index, name) in names.iter().enumerate() {
+            if shared.stopping() || !load(index, name) {
                 break;
             }
         }
-    });
-    let left = parallel.iter().filter(|name| shared.slots[name.as_str()].report().state == State::Pending).count();
-    if left > 0 && shared.stopping() {
-        not_loaded(left);
+    } else {
+        tracing::info!("loading {} own-gil modules, {jobs} at a time", names.len());
+        // Each job takes the next module not yet taken; a hung import holds
+        // up only its own job, for its load_timeout.
+        let next = AtomicU64::new(0);
+        std::thread::scope(|s| {
+            for job in 0..jobs {
+                let (next, load) = (&next, &load);
+                let started = threads::builder(format!("start:{job}")).spawn_scoped(s, move || {
+                    loop {
+                        let index = next.fetch_add(1, Ordering::Relaxed) as usize;
+                        let Some(name) = names.get(index) else { return };
+                        if shared.stopping() || !load(index, name) {
+                            return;
+                        }
+                    }
+                });
+                if let Err(error) = started {
+                    // The jobs already started take every module anyway.
+                    tracing::warn!("could not start a thread to load modules in parallel: {error}");
+                    if job == 0 {
+                        for (index, name) in names.iter().enumerate() {
+                            if shared.stopping() || !load(index, name) {
+                                break;
+                            }
+                        }
+                    }
+                    break;
+                }
+            }
+        });
     }
+    let mut unplaced = unplaced.into_inner().unwrap_or_else(|p| p.into_inner());
+    unplaced.sort();
+    unplaced.into_iter().map(|(_, name)| name).collect()
 }
 
 /// The first SIGINT, SIGTERM or SIGHUP stops the host; a second one, when

@@ -11,6 +11,7 @@ mod free_threading;
 mod harness;
 mod lifecycle;
 mod notify;
+mod probe;
 mod process;
 mod scale;
 mod signals;

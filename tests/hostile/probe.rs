@@ -68,3 +68,39 @@ fn modules_load_while_the_probe_still_waits_on_a_later_one() {
     assert_eq!(finished.code(), 0, "{finished}");
     assert!(!finished.stderr.contains("Fatal Python error"), "{finished}");
 }
+
+/// Kills the process that imports it if that is the placement probe's child
+/// (`pyhost __probe`); in the host it is a fine module.
+const KILLS_THE_PROBE: &str = r#"
+import os
+import signal
+
+import pyhost
+
+with open('/proc/self/cmdline', 'rb') as _cmdline:
+    if b'__probe' in _cmdline.read().split(b'\0'):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+class Survives(pyhost.Module):
+    def serve(self):
+        self.stopping.wait()
+"#;
+
+#[test]
+fn a_probe_that_dies_mid_stream_leaves_the_rest_to_the_fallback() {
+    let setup = Setup::new();
+    setup.module("a_fine", FINE).module("b_kills_the_probe", KILLS_THE_PROBE).module("c_fine", FINE);
+    let host = setup.start(&[]);
+    host.wait_started(LONG);
+    for name in ["a_fine", "b_kills_the_probe", "c_fine", "witness"] {
+        host.wait_for_state(name, "running", LONG);
+    }
+    host.assert_witness_alive(Duration::from_secs(10));
+    let (finished, _) = host.stop();
+    assert_eq!(finished.code(), 0, "{finished}");
+    assert!(finished.stderr.contains("placement probe failed"), "{finished}");
+    assert!(finished.stderr.contains("SIGKILL"), "{finished}");
+    assert!(finished.stderr.contains("has no verdict on, after the others"), "{finished}");
+    assert!(!finished.stderr.contains("Fatal Python error"), "{finished}");
+}

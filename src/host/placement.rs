@@ -9,15 +9,21 @@
 //! main interpreter cannot. Falling back to main after the fact fails
 //! whenever another module got there first.
 //!
-//! So the host learns before any real import. A probe runs in a child
+//! So the host learns before each real import. A probe runs in a child
 //! process (`pyhost __probe`, so nothing it imports is owned by the real
 //! host): each module's module.py is imported in a sub-interpreter of the
 //! requested isolation, the extensions it brings in are listed, and each of
-//! those is then imported once more in a second, fresh sub-interpreter. An
-//! extension that refuses there is main-only, and every module that uses one,
-//! or that refused outright, is placed in the main interpreter from the
-//! start, so the main interpreter is the first and only importer. A refusal
-//! the probe could not foresee still falls back to main at load time.
+//! those not seen before in this child is then imported once more in a
+//! fresh sub-interpreter. An extension that refuses there is main-only, and
+//! every module that uses one, or that refused outright, is placed in the
+//! main interpreter from the start, so the main interpreter is the first and
+//! only importer. A refusal the probe could not foresee still falls back to
+//! main at load time.
+//!
+//! The child writes each module's verdict as one JSON line as soon as it is
+//! final (the module and its extensions done), and the host loads the module
+//! then, while the child goes on with the next ones (supervisor.rs,
+//! `load_at_start`, says why that order keeps main-only modules first).
 //!
 //! An import that hangs in the probe (a network call at import time) is
 //! given up after the module's load timeout, with the stack where it sat,

@@ -7,6 +7,7 @@
 //! teardown never ends an interpreter a host thread is still inside.
 
 use std::sync::mpsc::{self, RecvTimeoutError, TryRecvError};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread::{self, JoinHandle, ThreadId};
 use std::time::{Duration, Instant};
 
@@ -16,22 +17,77 @@ use crate::python::{Interpreter, threads};
 /// GIL (which the stuck code may be holding) before it gives up.
 const STACK_WAIT: Duration = Duration::from_secs(2);
 
+/// A host thread that runs module code. It says when its body is over, so
+/// a wait for it wakes at that moment rather than at the next poll (a
+/// module's stop waits for its serve and notify threads).
+pub(crate) struct ModuleThread {
+    handle: JoinHandle<()>,
+    over: Arc<(Mutex<bool>, Condvar)>,
+}
+
+/// Marks the body over when dropped, so a panic counts as over too.
+struct OverOnDrop(Arc<(Mutex<bool>, Condvar)>);
+
+impl Drop for OverOnDrop {
+    fn drop(&mut self) {
+        let (over, changed) = &*self.0;
+        *over.lock().unwrap_or_else(|p| p.into_inner()) = true;
+        changed.notify_all();
+    }
+}
+
+impl ModuleThread {
+    pub fn is_running(&self) -> bool {
+        !self.handle.is_finished()
+    }
+
+    pub fn id(&self) -> ThreadId {
+        self.handle.thread().id()
+    }
+
+    /// Waits until the body is over or `deadline` has passed; whether it is over.
+    pub fn over_by(&self, deadline: Instant) -> bool {
+        let (over, changed) = &*self.over;
+        let mut done = over.lock().unwrap_or_else(|p| p.into_inner());
+        while !*done {
+            let Some(left) = deadline.checked_duration_since(Instant::now()).filter(|d| !d.is_zero()) else {
+                return false;
+            };
+            done = changed.wait_timeout(done, left).unwrap_or_else(|p| p.into_inner()).0;
+        }
+        true
+    }
+
+    /// Waits for the thread to exit, its thread-local states disposed of.
+    pub fn join(self) -> thread::Result<()> {
+        self.handle.join()
+    }
+}
+
 /// Starts a host thread that runs module code, with the stack a Python
 /// thread would get (see `python::threads`).
-pub(crate) fn spawn_module_thread(name: String, body: impl FnOnce() + Send + 'static) -> JoinHandle<()> {
-    threads::builder(name).spawn(body).expect("spawn a module thread")
+pub(crate) fn spawn_module_thread(name: String, body: impl FnOnce() + Send + 'static) -> ModuleThread {
+    let over = Arc::new((Mutex::new(false), Condvar::new()));
+    let marker = OverOnDrop(Arc::clone(&over));
+    let handle = threads::builder(name)
+        .spawn(move || {
+            let _marker = marker;
+            body()
+        })
+        .expect("spawn a module thread");
+    ModuleThread { handle, over }
 }
 
 /// A host thread left running in a module's code, kept for the report.
 pub(crate) struct Straggler {
     /// What it was doing: "shutdown()", "import", ...
     pub what: String,
-    pub handle: JoinHandle<()>,
+    pub handle: ModuleThread,
 }
 
 impl Straggler {
     pub fn is_running(&self) -> bool {
-        !self.handle.is_finished()
+        self.handle.is_running()
     }
 }
 
@@ -40,7 +96,7 @@ pub(crate) enum Waited<T> {
     /// The timeout passed (or the wait was given up); the thread goes on alone.
     Abandoned {
         thread: ThreadId,
-        handle: JoinHandle<()>,
+        handle: ModuleThread,
     },
     /// The thread ended without an answer (it panicked).
     Lost,
@@ -90,7 +146,7 @@ pub(crate) fn run_bounded_unless<T: Send + 'static>(
             // `answers` is dropped below, a later answer goes to `late`.
             Err(RecvTimeoutError::Timeout) => match answers.try_recv() {
                 Ok(value) => break value,
-                Err(TryRecvError::Empty) => return Waited::Abandoned { thread: handle.thread().id(), handle },
+                Err(TryRecvError::Empty) => return Waited::Abandoned { thread: handle.id(), handle },
                 Err(TryRecvError::Disconnected) => {
                     let _ = handle.join();
                     return Waited::Lost;
@@ -130,17 +186,6 @@ pub(crate) fn seconds(duration: Duration) -> String {
     format!("{} s", duration.as_secs_f64())
 }
 
-/// Waits until the thread has finished or `deadline` has passed.
-pub(crate) fn finished_by(handle: &JoinHandle<()>, deadline: Instant) -> bool {
-    while !handle.is_finished() {
-        if Instant::now() >= deadline {
-            return false;
-        }
-        thread::sleep(Duration::from_millis(10));
-    }
-    true
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -170,6 +215,22 @@ mod tests {
         release.send(()).unwrap();
         handle.join().unwrap();
         assert_eq!(late_values.recv().unwrap(), 8);
+    }
+
+    #[test]
+    fn a_wait_for_a_thread_ends_when_its_body_does_or_at_the_deadline() {
+        let (release, released) = mpsc::channel::<()>();
+        let thread = spawn_module_thread("t".into(), move || {
+            let _ = released.recv();
+        });
+        assert!(!thread.over_by(Instant::now() + Duration::from_millis(20)), "over before its release");
+        assert!(thread.is_running());
+        release.send(()).unwrap();
+        assert!(thread.over_by(super::super::deadline::after(Duration::from_secs(600))));
+        thread.join().unwrap();
+        let panics = spawn_module_thread("t".into(), || panic!("on purpose"));
+        assert!(panics.over_by(super::super::deadline::after(Duration::from_secs(600))), "a panic is over too");
+        assert!(panics.join().is_err());
     }
 
     #[test]

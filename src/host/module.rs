@@ -51,12 +51,11 @@
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::python::{EndOutcome, Error, GilStatus, Interpreter, Isolation, Leftover, OwnedObj};
 
-use super::bounded::{self, Straggler, Waited};
+use super::bounded::{self, ModuleThread, Straggler, Waited};
 use super::delivery;
 use super::notify::{Notice, NotifyQueue};
 use super::placement::is_refusal;
@@ -70,10 +69,10 @@ pub(crate) struct Live {
     pub instance: Arc<OwnedObj>,
     pub meta: Meta,
     pub queue: Arc<NotifyQueue>,
-    pub serve: Option<JoinHandle<()>>,
+    pub serve: Option<ModuleThread>,
     /// serve() is running (set by its thread when it returns).
     pub serving: Arc<AtomicBool>,
-    pub dispatcher: JoinHandle<()>,
+    pub dispatcher: ModuleThread,
     pub generation: u64,
 }
 
@@ -489,7 +488,7 @@ impl Slot {
         interpreter: &Interpreter,
         instance: &Arc<OwnedObj>,
         serving: &Arc<AtomicBool>,
-    ) -> JoinHandle<()> {
+    ) -> ModuleThread {
         let (slot, shared, interpreter, instance, serving) = (
             shared.slot(&self.name),
             Arc::clone(shared),
@@ -514,7 +513,7 @@ impl Slot {
         interpreter: &Interpreter,
         instance: &Arc<OwnedObj>,
         queue: &Arc<NotifyQueue>,
-    ) -> JoinHandle<()> {
+    ) -> ModuleThread {
         let (slot, shared, interpreter, instance, queue) =
             (shared.slot(&self.name), Arc::clone(shared), interpreter.clone(), Arc::clone(instance), Arc::clone(queue));
         // One queue and thread per module: a slow notify() delays only its
@@ -571,7 +570,7 @@ impl Slot {
         stuck.extend(shutdown_stuck);
         for (what, handle) in [("serve()", serve), ("notify()", Some(dispatcher))] {
             if let Some(handle) = handle {
-                if bounded::finished_by(&handle, deadline) {
+                if handle.over_by(deadline) {
                     let _ = handle.join();
                 } else {
                     tracing::warn!(

@@ -18,6 +18,7 @@ pub mod pyside;
 pub mod report;
 pub mod signals;
 pub mod state;
+pub(crate) mod stop;
 pub mod strict_modes;
 pub mod supervisor;
 

@@ -39,7 +39,9 @@
 //! - Unloading (host stop, restart, disable, after a failure) is bounded by
 //!   `shutdown_timeout` in all: notify delivery stops, `stopping` is set, a
 //!   notify() in progress may finish, shutdown() runs, then serve() and
-//!   notify() must return.
+//!   notify() must return. At the host's shutdown every module is unloaded
+//!   at once, each on a thread of its own (see `stop`): the timeouts run
+//!   side by side, and only the ending of interpreters takes turns.
 //! - Whatever did not return in time (serve(), notify(), shutdown(), the
 //!   import) is left running, and `leftover_threads` lists it, whatever
 //!   instance it belonged to, until it ends; so do Python threads an
@@ -61,6 +63,7 @@ use super::notify::{Notice, NotifyQueue};
 use super::placement::is_refusal;
 use super::pyside::{self, Meta};
 use super::report::{ModuleReport, State, ThreadReport};
+use super::stop::EndLanes;
 use super::supervisor::{HostEvent, Shared};
 
 /// What exists while a module is loaded.
@@ -288,7 +291,7 @@ impl Slot {
     /// no other lifecycle operation in between.
     pub(crate) fn restart(self: &Arc<Self>, shared: &Arc<Shared>) {
         let _ops = self.ops();
-        self.unload_held(shared, State::Stopped);
+        self.unload_held(shared, State::Stopped, None);
         {
             let mut st = self.state();
             st.restarts = st.restarts.saturating_add(1);
@@ -532,7 +535,14 @@ impl Slot {
     /// the state it ends in, unless it failed.
     pub(crate) fn unload(&self, shared: &Arc<Shared>, to: State) {
         let _ops = self.ops();
-        self.unload_held(shared, to);
+        self.unload_held(shared, to, None);
+    }
+
+    /// `unload` at the host's shutdown, where every module stops at once:
+    /// its interpreter is ended when `lanes` has room for it.
+    pub(crate) fn unload_at_stop(&self, shared: &Arc<Shared>, lanes: &EndLanes) {
+        let _ops = self.ops();
+        self.unload_held(shared, State::Stopped, Some(lanes));
     }
 
     /// For the supervisor, after a failure of instance `generation`:
@@ -547,13 +557,16 @@ impl Slot {
                 return false;
             }
         }
-        self.unload_held(shared, State::Failed);
+        self.unload_held(shared, State::Failed, None);
         true
     }
 
-    fn unload_held(&self, shared: &Arc<Shared>, to: State) {
+    /// With `lanes`, interpreters are ended only when it has room (see
+    /// `stop`); without, at once.
+    fn unload_held(&self, shared: &Arc<Shared>, to: State, lanes: Option<&EndLanes>) {
         let live = self.state().live.take();
         let Some(live) = live else {
+            let _lane = lanes.map(|l| l.enter(Isolation::Shared));
             self.recheck_kept();
             let mut st = self.state();
             if matches!(st.status, State::Running | State::Stopped) || to == State::Disabled {
@@ -583,8 +596,11 @@ impl Slot {
             }
         }
         drop(instance);
-        self.recheck_kept();
-        self.retire(&interpreter, Duration::from_millis(200));
+        {
+            let _lane = lanes.map(|l| l.enter(interpreter.isolation()));
+            self.recheck_kept();
+            self.retire(&interpreter, Duration::from_millis(200));
+        }
         let mut st = self.state();
         st.stragglers.extend(stuck);
         if note.is_some() && st.error.is_none() {

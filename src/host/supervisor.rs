@@ -28,6 +28,7 @@ use super::pyside::SpawnSupport;
 use super::report::{InterpreterReport, Report, State};
 use super::signals;
 use super::state::StateStore;
+use super::stop;
 use super::strict_modes;
 
 /// What wakes the supervisor.
@@ -540,16 +541,14 @@ impl Host {
         }
     }
 
-    /// Stops every module, ends every interpreter that can be ended, and
-    /// finalizes Python when that is safe. Returns the final report.
+    /// Stops every module (all at once, see `stop`), ends every interpreter
+    /// that can be ended, and finalizes Python when that is safe. Returns the final report.
     /// The control socket keeps answering meanwhile (`status` shows which
     /// module is slow to stop); requests that would change a module are refused.
     pub fn shutdown(self) -> Report {
         let Host { python, shared, control, .. } = self;
         shared.request_stop("(shutting down)");
-        for slot in shared.slots.values() {
-            slot.unload(&shared, State::Stopped);
-        }
+        stop::stop_all(&shared);
         // Modules that were never enabled are reported as disabled.
         let teardown = python.finalize(Duration::from_millis(200));
         let mut report = shared.report();
@@ -674,12 +673,16 @@ fn watch_signals(
     shared: &Arc<OnceLock<Weak<Shared>>>,
     report: Option<PathBuf>,
 ) -> anyhow::Result<()> {
-    let (stop, shared) = (Arc::clone(stop), Arc::clone(shared));
+    let (stop, shared, to_wake) = (Arc::clone(stop), Arc::clone(shared), Arc::clone(shared));
     signals::watch(
         move |signal| {
             let name = crate::child::signal_name(signal);
             tracing::info!("{name}: stopping (send it again to exit at once, without waiting for the modules)");
             stop.store(true, Ordering::Release);
+            // Wakes the supervisor now rather than at its next look.
+            if let Some(shared) = to_wake.get().and_then(Weak::upgrade) {
+                let _ = shared.events.send(HostEvent::Stop);
+            }
         },
         move |signal| {
             let shared = shared.get().and_then(Weak::upgrade);

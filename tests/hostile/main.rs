@@ -17,4 +17,5 @@ mod scale;
 mod signals;
 mod smoke;
 mod soak;
+mod stop;
 mod teardown;

@@ -116,8 +116,9 @@ pub struct ScaleRun {
     pub probe_s: f64,
     /// Seconds until N modules run with `probe = false`, against the baseline.
     pub start_without_probe_s: Figure,
-    /// Own-GIL only: pyhost's start with `start_jobs = 1` (one module after
-    /// the other), and the parallel start's ratio to it.
+    /// Own-GIL only, both with `probe = false`: pyhost's start with
+    /// `start_jobs = 1` (one module after the other), and the parallel
+    /// start's ratio to it.
     pub serial_start: Option<Figure>,
     /// MiB of resident memory per module.
     pub rss_mib_per_module: Figure,
@@ -187,10 +188,14 @@ pub fn run(settings: &ScaleSettings, progress: &mut dyn FnMut(&str)) -> anyhow::
         progress(&format!("{count} module(s): pyhost run, probe = false"));
         let unprobed = host_run(&folder, isolation, count, 0, &HostKnobs { probe: false, ..HostKnobs::default() })?;
         let serial_start = if isolation == Isolation::OwnGil {
-            progress(&format!("{count} module(s): pyhost run, start_jobs = 1"));
-            let serial = host_run(&folder, isolation, count, 0, &HostKnobs { probe: true, start_jobs: Some(1) })?;
+            // Both without the probe: it now runs beside the loads, one child
+            // per CPU but one, and its verdicts pace both starts alike, so
+            // with it the figure measured the probe, not making interpreters
+            // on several threads (the probe has its own figure above).
+            progress(&format!("{count} module(s): pyhost run, probe = false, start_jobs = 1"));
+            let serial = host_run(&folder, isolation, count, 0, &HostKnobs { probe: false, start_jobs: Some(1) })?;
             // pyhost: the parallel start; baseline: the serial one.
-            Some(Figure::new(host.start_s, serial.start_s))
+            Some(Figure::new(unprobed.start_s, serial.start_s))
         } else {
             None
         };

@@ -293,7 +293,7 @@ fn scale_text(report: &ScaleReport) -> String {
         ));
         match &run.serial_start {
             Some(serial) => out.push_str(&format!(
-                "    own-gil modules started in parallel {:.3} s against one by one {:.3} s: {:.2}x ({} of <= {}x)\n",
+                "    own-gil modules started in parallel {:.3} s against one by one {:.3} s (probe = false): {:.2}x ({} of <= {}x)\n",
                 serial.pyhost,
                 serial.baseline,
                 serial.ratio,

@@ -66,6 +66,8 @@ PyInterpreterState *ph_current_interp(void);
  * caller's state current again. ph_interpreter_new and the soak's baseline
  * share it, so both make exactly the same interpreter. */
 PyThreadState *ph_new_interpreter_current(int isolation, char **err);
+/* ph_debug_hook_refusal with the main interpreter's GIL held (debug_hooks.c). */
+char *ph_debug_hook_refusal_held(int isolation);
 
 /* Gives the main interpreter its id (0) where Python has no ids (< 3.7). */
 void ph_interp_register_main(void);

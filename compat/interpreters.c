@@ -21,6 +21,13 @@ static char *status_text(PyStatus status) {
 PyThreadState *ph_new_interpreter_current(int isolation, char **err) {
     PyThreadState *ts = NULL;
     *err = NULL;
+    /* tracemalloc makes sub-interpreters hang or abort on some versions
+     * (debug_hooks.c); refused here too, for callers that skip the host's check. */
+    char *hook_refusal = ph_debug_hook_refusal_held(isolation);
+    if (hook_refusal != NULL) {
+        *err = hook_refusal;
+        return NULL;
+    }
     if (isolation == PH_ISOLATION_OWN_GIL) {
         /* Also refused here, for callers that skip the host's check. */
         char *refusal = ph_own_gil_refusal();

@@ -86,6 +86,11 @@ ph_tstate *ph_interpreter_new(ph_tstate *parent, int isolation, char **err);
  * calling thread in the main interpreter, needed to hand back a shared GIL.
  * Returns with no GIL held. */
 void ph_interpreter_end(ph_tstate *ts, ph_tstate *parent, int isolation);
+/* NULL when an interpreter of this isolation is safe with the debugging hooks
+ * active now (tracemalloc); otherwise why not and what to do, for people
+ * (ph_free). parent: the calling thread's main-interpreter state, GIL not
+ * held (taken and released here). ph_interpreter_new refuses the same. */
+char *ph_debug_hook_refusal(ph_tstate *parent, int isolation);
 ph_interp *ph_tstate_interp(ph_tstate *ts);
 /* A stable id: PyInterpreterState_GetID on 3.7+, a counter before. */
 int64_t ph_interp_id(ph_interp *interp);

@@ -70,6 +70,11 @@ pub enum Error {
         "isolation `{isolation}` is not available: {reason}. Use `shared` or `main`, or upgrade (pyhost --python 3.13 ...)"
     )]
     IsolationUnsupported { isolation: super::Isolation, reason: String },
+    /// A debugging hook the user switched on (tracemalloc) would hang or
+    /// abort the process with this isolation on this interpreter; `reason`
+    /// (from compat) names the fix.
+    #[error("isolation `{isolation}` is refused while debugging hooks are on: {reason}")]
+    IsolationUnsafeWithDebugHooks { isolation: super::Isolation, reason: String },
     #[error("{0}")]
     Usage(String),
 }

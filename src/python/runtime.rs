@@ -239,6 +239,14 @@ impl PythonHandle {
         }
         ensure_running()?;
         let parent = self.main.inner.checkout(false)?;
+        // SAFETY: as for ph_interpreter_new below: this thread's
+        // main-interpreter state, not current; compat takes and releases the
+        // GIL and returns NULL or a buffer that owned_c_str_lossy frees.
+        let refusal =
+            unsafe { text::owned_c_str_lossy(ffi::api().ph_debug_hook_refusal(parent.ts(), isolation.to_ffi())) };
+        if !refusal.is_empty() {
+            return Err(Error::IsolationUnsafeWithDebugHooks { isolation, reason: refusal });
+        }
         let mut err: *mut libc::c_char = std::ptr::null_mut();
         // SAFETY: the lease's state is this thread's main-interpreter state,
         // not current (this thread holds no guard); compat takes and

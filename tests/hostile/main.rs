@@ -7,6 +7,7 @@
 mod common;
 mod config;
 mod control;
+mod debug_env;
 mod free_threading;
 mod harness;
 mod lifecycle;

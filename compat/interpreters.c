@@ -81,9 +81,40 @@ ph_tstate *ph_interpreter_new(ph_tstate *parent, int isolation, char **err) {
     return ts;
 }
 
+#if PH_PY_AT_LEAST(3, 0) && !PH_PY_AT_LEAST(3, 10)
+/* Before 3.10, threading._shutdown, which Py_EndInterpreter runs, asserts
+ * that threading's "main thread" still holds its thread-state lock. In a
+ * sub-interpreter that thread is whichever one first imported threading:
+ * the host thread that loaded the module, whose state is long gone and its
+ * lock released. So every interpreter ended on 3.9 printed "Exception
+ * ignored in: <module 'threading'> ... assert tlock.locked()" (3.10 skips
+ * that step off the main thread: bpo-1596321). Taking the released lock
+ * again makes the assertion hold; _shutdown releases it at once and goes on
+ * to join the other threads as before. Best effort: any error is dropped. */
+static void rearm_threading_main_lock(void) {
+    PyObject *threading = PyDict_GetItemString(PyImport_GetModuleDict(), "threading"); /* borrowed */
+    if (threading == NULL) return;
+    PyObject *main = PyObject_GetAttrString(threading, "_main_thread");
+    PyObject *lock = main ? PyObject_GetAttrString(main, "_tstate_lock") : NULL;
+    PyObject *stopped = main ? PyObject_GetAttrString(main, "_is_stopped") : NULL;
+    if (lock != NULL && lock != Py_None && stopped == Py_False) {
+        PyObject *locked = PyObject_CallMethod(lock, "locked", NULL);
+        if (locked == Py_False) Py_XDECREF(PyObject_CallMethod(lock, "acquire", "O", Py_False));
+        Py_XDECREF(locked);
+    }
+    Py_XDECREF(stopped);
+    Py_XDECREF(lock);
+    Py_XDECREF(main);
+    PyErr_Clear();
+}
+#else
+static void rearm_threading_main_lock(void) {}
+#endif
+
 void ph_interpreter_end(ph_tstate *ts, ph_tstate *parent, int isolation) {
     PyEval_RestoreThread(ts);
     ph_flush_std_streams();
+    rearm_threading_main_lock();
     forget_interp(ts->interp);
     Py_EndInterpreter(ts);
     /* No thread state is current now. An own GIL ended with its interpreter;

@@ -322,6 +322,31 @@ fn python_path_pth_files_and_output_capture() {
     }
 }
 
+/// A module that only serves ends without Python complaining about it: on
+/// 3.9 (and every 3.x before 3.10) each interpreter ended printed "Exception
+/// ignored in: <module 'threading'> ... AssertionError", since threading's
+/// idea of its main thread was the host thread that loaded the module.
+#[test]
+fn a_quiet_module_ends_without_exceptions_ignored() {
+    let dir = tempfile::tempdir().unwrap();
+    let modules = dir.path().join("modules");
+    std::fs::create_dir_all(modules.join("quiet")).unwrap();
+    std::fs::write(
+        modules.join("quiet/module.py"),
+        "import pyhost\n\n\nclass Quiet(pyhost.Module):\n    def serve(self):\n        self.stopping.wait()\n",
+    )
+    .unwrap();
+    for isolation in common::isolations() {
+        let mut command = pyhost(["run", "--all", "--for", "0.5", "--isolation", &isolation]);
+        command.arg(&modules);
+        let finished = run(command);
+        assert_eq!(finished.code(), 0, "{isolation}: {finished}");
+        assert!(finished.stderr.contains("stopped"), "{isolation}: {finished}");
+        assert!(!finished.stderr.contains("Exception ignored"), "{isolation}: {finished}");
+        assert!(!finished.stderr.contains("Traceback"), "{isolation}: {finished}");
+    }
+}
+
 /// SIGTERM stops the host like --for does: clean shutdown, report, status 0.
 #[test]
 fn sigterm_stops_the_host_and_writes_the_report() {

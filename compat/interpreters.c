@@ -111,10 +111,31 @@ static void rearm_threading_main_lock(void) {
 static void rearm_threading_main_lock(void) {}
 #endif
 
+/* 3.13: a host thread that runs Python code (stopping a module, say) gets
+ * a threading._DummyThread, and a thread-local object whose __del__ takes
+ * it out of threading._active when the thread's state is cleared. For the
+ * thread ending the interpreter that happens inside Py_EndInterpreter,
+ * after threading's globals are gone: "Exception ignored in:
+ * _DeleteDummyThreadOnDel.__del__ ... TypeError: 'NoneType' object does not
+ * support the context manager protocol". Dropping the reference here runs
+ * that __del__ now, while threading is whole. Other versions have no such
+ * attribute, and nothing happens. Best effort: any error is dropped. */
+static void drop_dummy_thread_now(void) {
+    PyObject *threading = PyDict_GetItemString(PyImport_GetModuleDict(), "threading"); /* borrowed */
+    if (threading == NULL) return;
+    PyObject *info = PyObject_GetAttrString(threading, "_thread_local_info");
+    if (info != NULL && PyObject_HasAttrString(info, "_track_dummy_thread_ref")) {
+        (void)PyObject_DelAttrString(info, "_track_dummy_thread_ref");
+    }
+    Py_XDECREF(info);
+    PyErr_Clear();
+}
+
 void ph_interpreter_end(ph_tstate *ts, ph_tstate *parent, int isolation) {
     PyEval_RestoreThread(ts);
     ph_flush_std_streams();
     rearm_threading_main_lock();
+    drop_dummy_thread_now();
     forget_interp(ts->interp);
     Py_EndInterpreter(ts);
     /* No thread state is current now. An own GIL ended with its interpreter;

@@ -320,12 +320,18 @@ impl Inner {
     }
 
     /// Removes and returns the other threads' states (for disposal by the
-    /// ender, who holds the GIL).
+    /// ender, who holds the GIL), all but the pinned first state: an end
+    /// that finds Python threads still running leaves the interpreter alive,
+    /// and with the first state gone, the ender's own state gone when its
+    /// thread exits (a stop thread does) and those threads ended, the list
+    /// would be empty and the next state made there would abort on 3.11 and
+    /// 3.12 (see `ThreadSlot::pinned`). [`Inner::take_pinned`] takes it once
+    /// the end goes ahead.
     pub(crate) fn take_other_states(table: &mut Table) -> Vec<*mut ffi::ph_tstate> {
         let me = me();
         let mut taken = Vec::new();
         table.entries.retain(|(id, slot)| {
-            if *id == me {
+            if *id == me || slot.pinned {
                 return true;
             }
             slot.gone.store(true, Ordering::SeqCst);
@@ -333,6 +339,22 @@ impl Inner {
             false
         });
         taken
+    }
+
+    /// Whether another thread's pinned first state is still in the table.
+    pub(crate) fn pinned_elsewhere(table: &Table) -> bool {
+        let me = me();
+        table.entries.iter().any(|(id, slot)| *id != me && slot.pinned)
+    }
+
+    /// Removes and returns another thread's pinned first state, for the
+    /// ender to dispose of just before the interpreter ends.
+    pub(crate) fn take_pinned(table: &mut Table) -> Option<*mut ffi::ph_tstate> {
+        let me = me();
+        let index = table.entries.iter().position(|(id, slot)| *id != me && slot.pinned)?;
+        let (_, slot) = table.entries.swap_remove(index);
+        slot.gone.store(true, Ordering::SeqCst);
+        Some(slot.ts)
     }
 
     /// Removes this thread's entry and returns its state.

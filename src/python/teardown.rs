@@ -151,12 +151,14 @@ impl Interpreter {
                 // enter one; this thread holds the interpreter's GIL.
                 unsafe { ffi::api().ph_tstate_dispose_other(ts) };
             }
-            if gil.thread_state_count() > 1 && self.inner.lock().disposing > 0 {
+            let pinned = usize::from(Inner::pinned_elsewhere(&self.inner.lock()));
+            if gil.thread_state_count() > 1 + pinned && self.inner.lock().disposing > 0 {
                 continue; // one more started exiting meanwhile; drop the GIL for it
             }
             break gil;
         };
-        if gil.thread_state_count() > 1 {
+        let pinned = usize::from(Inner::pinned_elsewhere(&self.inner.lock()));
+        if gil.thread_state_count() > 1 + pinned {
             let left = python_threads(&gil)?;
             gil.flush_std_streams();
             drop(gil);
@@ -165,6 +167,13 @@ impl Interpreter {
                 self.inner.set_phase(Phase::Open);
             }
             return Ok(EndOutcome::Left(left));
+        }
+        // No Python thread is left: the first state can go now, as the end goes ahead.
+        if let Some(ts) = Inner::take_pinned(&mut self.inner.lock()) {
+            // SAFETY: as for the other states above: its thread is not in a
+            // guard and can no longer enter one (the interpreter is closing),
+            // and this thread holds the interpreter's GIL.
+            unsafe { ffi::api().ph_tstate_dispose_other(ts) };
         }
         drop(gil);
         let parent_lease = parent.checkout(false)?;

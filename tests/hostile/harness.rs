@@ -6,6 +6,32 @@
 //! the thing under attack) nor any port.
 #![allow(dead_code)]
 
+/// A module.py that, at import, writes the pid of the first process to
+/// import it to the file `importer` beside it (the probe's child or the
+/// host), then runs `$rest` (the rest of the module, as a literal).
+macro_rules! records_first_importer {
+    ($rest:literal) => {
+        concat!(
+            r#"
+import os
+import time
+
+import pyhost
+
+_here = os.path.dirname(os.path.abspath(__file__))
+try:
+    _fd = os.open(os.path.join(_here, 'importer.tmp'), os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+    os.write(_fd, str(os.getpid()).encode())
+    os.close(_fd)
+    os.rename(os.path.join(_here, 'importer.tmp'), os.path.join(_here, 'importer'))
+except OSError:
+    pass
+"#,
+            $rest
+        )
+    };
+}
+
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 

@@ -9,6 +9,7 @@ mod config;
 mod control;
 mod debug_env;
 mod free_threading;
+#[macro_use]
 mod harness;
 mod lifecycle;
 mod notify;

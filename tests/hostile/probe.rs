@@ -11,27 +11,15 @@ const FINE: &str =
 
 /// At import, records the pid of the first process to import it, then
 /// waits for the file `release` beside it (for ever, if need be).
-const WAITS_FOR_RELEASE: &str = r#"
-import os
-import time
-
-import pyhost
-
-_here = os.path.dirname(os.path.abspath(__file__))
-try:
-    _fd = os.open(os.path.join(_here, 'importer.tmp'), os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-    os.write(_fd, str(os.getpid()).encode())
-    os.close(_fd)
-    os.rename(os.path.join(_here, 'importer.tmp'), os.path.join(_here, 'importer'))
-except OSError:
-    pass
-while not os.path.exists(os.path.join(_here, 'release')):
+const WAITS_FOR_RELEASE: &str = records_first_importer!(
+    r#"while not os.path.exists(os.path.join(_here, 'release')):
     time.sleep(0.02)
 
 
 class Waits(pyhost.Module):
     pass
-"#;
+"#
+);
 
 const LONG: Duration = Duration::from_secs(120);
 

@@ -25,26 +25,14 @@ fn running(pid: i32) -> bool {
 }
 
 /// At import, records the pid of the first process to import it, then hangs.
-const HANGS_ON_IMPORT: &str = r#"
-import os
-import time
-
-import pyhost
-
-_here = os.path.dirname(os.path.abspath(__file__))
-try:
-    _fd = os.open(os.path.join(_here, 'importer.tmp'), os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-    os.write(_fd, str(os.getpid()).encode())
-    os.close(_fd)
-    os.rename(os.path.join(_here, 'importer.tmp'), os.path.join(_here, 'importer'))
-except OSError:
-    pass
-time.sleep(600)
+const HANGS_ON_IMPORT: &str = records_first_importer!(
+    r#"time.sleep(600)
 
 
 class Hangs(pyhost.Module):
     pass
-"#;
+"#
+);
 
 #[test]
 fn sigterm_during_the_probe_stops_the_host_and_the_probe() {

@@ -31,7 +31,6 @@ two modules, is JSON text: no Python object leaves its interpreter.
 import io
 import os
 import sys
-import threading
 # _weakref, not weakref: proxy() is all this uses, and weakref.py costs each
 # interpreter about 100 KiB of objects (README, "Performance at scale").
 import _weakref
@@ -43,8 +42,16 @@ if PY2:
     # a host call, would wait behind any module hung in its own import.
     import json
     import logging
+    import thread as _thread
+    import threading  # 2.7's locks take no timeout: stopping stays a threading.Event
     import traceback
 else:
+    # threading is not imported here: it is patched when a module imports
+    # it (see _patch_threading). It was 60% of what a module's interpreter
+    # cost beyond a bare one on 3.13, and 75% on 3.11 (README, "Performance
+    # at scale"), and a module that starts no thread never needs it.
+    import _thread
+
     # json, logging and traceback are imported where first used: together
     # they were a quarter of the cost of starting a module's interpreter
     # (README, "Where the time of a start goes"), and many modules log
@@ -115,14 +122,18 @@ def _call(method, payload):
 # several, so the current module is tracked per thread, and threads a module
 # starts inherit it (see _patched_start).
 
-_local = threading.local()
+_local = _thread._local()
 _interpreter_module = [None]
 
 
 def _current_module():
     name = getattr(_local, 'module', None)
     if name is None:
-        name = getattr(threading.current_thread(), '_pyhost_module', None)
+        # Only threading.Threads carry a module (_patched_start); without
+        # threading imported there are none.
+        threading = sys.modules.get('threading')
+        if threading is not None:
+            name = getattr(threading.current_thread(), '_pyhost_module', None)
     return name or _interpreter_module[0]
 
 
@@ -362,6 +373,108 @@ def _patched_start(original):
     return start
 
 
+def _patch_threading(threading):
+    threading.Thread.start = _patched_start(threading.Thread.start)
+    loading = getattr(_local, 'loading', None)
+    if loading is not None:
+        loading.take(threading)
+
+
+def _patch_on_import(name, patch):
+    """Runs patch(module) on the standard module `name` once it is imported
+    in this interpreter, or now if it is: what the host changes in a module
+    costs nothing to an interpreter that never imports it."""
+    if name in sys.modules:
+        patch(sys.modules[name])
+    elif not PY2:  # 2.7 imports threading up front, and always forks (subprocess)
+        sys.meta_path.insert(0, _PatchedOnImport(name, patch))
+
+
+class _PatchedOnImport(object):
+    """Finds one module as the other finders would, and patches it once loaded."""
+
+    def __init__(self, name, patch):
+        self._name = name
+        self._patch = patch
+
+    def find_spec(self, name, path=None, target=None):
+        if name != self._name:
+            return None
+        for finder in sys.meta_path:
+            find = getattr(finder, 'find_spec', None)
+            if isinstance(finder, _PatchedOnImport) or find is None:
+                continue
+            spec = find(name, path, target)
+            if spec is not None:
+                spec.loader = _LoaderThenPatch(spec.loader, self._patch)
+                return spec
+        return None
+
+
+class _LoaderThenPatch(object):
+    def __init__(self, loader, patch):
+        self._loader = loader
+        self._patch = patch
+
+    def create_module(self, spec):
+        return self._loader.create_module(spec)
+
+    def exec_module(self, module):
+        self._loader.exec_module(module)
+        self._patch(module)
+
+    def __getattr__(self, name):
+        return getattr(self._loader, name)
+
+
+class _Stopping(object):
+    """Module.stopping on 3.x: what threading.Event offers (set, is_set,
+    clear, wait with a timeout), on _thread's locks, so that a module that
+    starts no thread never imports threading (see the imports above)."""
+
+    def __init__(self):
+        self._guard = _thread.allocate_lock()
+        self._flag = False
+        self._waiters = []
+
+    def is_set(self):
+        return self._flag
+
+    isSet = is_set
+
+    def set(self):
+        with self._guard:
+            self._flag = True
+            waiters, self._waiters = self._waiters, []
+        for waiter in waiters:
+            waiter.release()
+
+    def clear(self):
+        with self._guard:
+            self._flag = False
+
+    def wait(self, timeout=None):
+        with self._guard:
+            if self._flag:
+                return True
+            waiter = _thread.allocate_lock()
+            waiter.acquire()
+            self._waiters.append(waiter)
+        try:
+            if timeout is None:
+                woken = waiter.acquire()
+            else:
+                woken = waiter.acquire(True, timeout) if timeout > 0 else waiter.acquire(False)
+        finally:
+            with self._guard:
+                if waiter in self._waiters:
+                    self._waiters.remove(waiter)
+        return woken or self._flag
+
+    def __repr__(self):
+        return '<pyhost stopping: %s>' % ('set' if self._flag else 'unset')
+
+
 # -- standard streams ---------------------------------------------------------
 
 _TextBase = object if PY2 else io.TextIOBase
@@ -387,7 +500,7 @@ class _HostStream(_TextBase):
         self._encoding = getattr(original, 'encoding', None) or 'utf-8'
         self._partial = {}
         self._closed_for = set()
-        self._lock = threading.Lock()
+        self._lock = _thread.allocate_lock()
         self.buffer = _HostBuffer(self)
 
     encoding = property(lambda self: self._encoding)
@@ -562,43 +675,8 @@ def _without_vfork(subprocess):
             setattr(subprocess, flag, False)
 
 
-class _SubprocessFinder(object):
-    """Finds subprocess as the other finders would, and loads it with vfork off."""
-
-    def find_spec(self, name, path=None, target=None):
-        if name != 'subprocess':
-            return None
-        for finder in sys.meta_path:
-            find = getattr(finder, 'find_spec', None)
-            if finder is self or find is None:
-                continue
-            spec = find(name, path, target)
-            if spec is not None:
-                spec.loader = _LoaderThenWithoutVfork(spec.loader)
-                return spec
-        return None
-
-
-class _LoaderThenWithoutVfork(object):
-    def __init__(self, loader):
-        self._loader = loader
-
-    def create_module(self, spec):
-        return self._loader.create_module(spec)
-
-    def exec_module(self, module):
-        self._loader.exec_module(module)
-        _without_vfork(module)
-
-    def __getattr__(self, name):
-        return getattr(self._loader, name)
-
-
 def _keep_children_signalable():
-    if 'subprocess' in sys.modules:
-        _without_vfork(sys.modules['subprocess'])
-    elif not PY2:  # 2.x always forks; its finders have no find_spec either
-        sys.meta_path.insert(0, _SubprocessFinder())
+    _patch_on_import('subprocess', _without_vfork)
 
 
 # The host's own signals: it blocks them in every thread and takes them on a
@@ -613,6 +691,7 @@ def _host_signals_from_any_thread():
     gets what it would get on the main thread: the call succeeds, and the
     handler never runs. Other signals keep Python's rule."""
     import signal as signal_module
+    import threading  # the main interpreter has it: the host imported it there first
     original = signal_module.signal
     host_signals = set(getattr(signal_module, name) for name in _HOST_SIGNALS if hasattr(signal_module, name))
     asked = {}
@@ -659,7 +738,7 @@ def _host_bootstrap(module_name, site_dirs):
             if hasattr(os, name):
                 setattr(os, name, _refused(name))
         sys.meta_path.insert(0, _SpawnByDefault())
-    threading.Thread.start = _patched_start(threading.Thread.start)
+    _patch_on_import('threading', _patch_threading)
     _keep_children_signalable()
     if module_name is None:
         _host_signals_from_any_thread()
@@ -735,12 +814,23 @@ class _NotADaemon(object):
     _flag = '_Thread__daemonic' if PY2 else '_daemonic'
 
     def __enter__(self):
+        self.dummy = None
+        _local.loading = self
+        threading = sys.modules.get('threading')
+        if threading is not None:
+            self.take(threading)
+
+    def take(self, threading):
+        """Also called when the module imports threading while it loads
+        (_patch_threading): on 3.12+ threading's main thread is the
+        process's, so this thread becomes a daemon dummy then too."""
         current = threading.current_thread()
-        self.dummy = current if isinstance(current, threading._DummyThread) and current.daemon else None
-        if self.dummy is not None:
-            setattr(self.dummy, self._flag, False)
+        if isinstance(current, threading._DummyThread) and current.daemon:
+            self.dummy = current
+            setattr(current, self._flag, False)
 
     def __exit__(self, *exc):
+        _local.loading = None
         if self.dummy is not None:
             setattr(self.dummy, self._flag, True)
         return False
@@ -756,7 +846,7 @@ def _host_load(name, path, options_json):
         instance.name = name
         # Most modules have no options: no JSON to read then.
         instance._pyhost_options = _json().loads(options_json) if options_json != '{}' else {}
-        instance.stopping = threading.Event()
+        instance.stopping = threading.Event() if PY2 else _Stopping()
         instance.__init__()
     # A tuple the host reads itself, rather than JSON to write here.
     notify_types = [_text(t) for t in cls.NOTIFY_TYPES]
@@ -850,6 +940,9 @@ def _host_self_test(instance):
 
 def _host_threads(name):
     """Live threads that module `name` started: (name, daemon) pairs."""
+    threading = sys.modules.get('threading')
+    if threading is None:
+        return []  # no threading.Thread was ever started here
     return [(_text(t.name), bool(t.daemon)) for t in threading.enumerate()
             if getattr(t, '_pyhost_module', None) == name and t.is_alive()]
 

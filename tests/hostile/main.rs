@@ -21,3 +21,4 @@ mod smoke;
 mod soak;
 mod stop;
 mod teardown;
+mod threading_import;

@@ -122,11 +122,6 @@ pub struct ScaleRun {
     pub serial_start: Option<Figure>,
     /// MiB of resident memory per module.
     pub rss_mib_per_module: Figure,
-    /// The same, against bare interpreters that also import threading:
-    /// pyhost needs it (`stopping` is a threading.Event, module threads are
-    /// told apart through it), and most real modules import it themselves,
-    /// so this is pyhost's own share. Not the target's baseline.
-    pub rss_mib_per_module_beyond_threading: Figure,
     /// Seconds from `ctl stop` until the host has exited.
     pub shutdown_s: Figure,
     /// Milliseconds of one `ctl restart` (median).
@@ -179,8 +174,7 @@ pub fn run(settings: &ScaleSettings, progress: &mut dyn FnMut(&str)) -> anyhow::
         let folder = dir.path().join(format!("n{count}"));
         let modules = write_modules(&folder, count)?;
         progress(&format!("{count} module(s): the baseline, {count} bare interpreters"));
-        let base = baseline_run(isolation, &modules, settings.restarts, false)?;
-        let threaded = baseline_run(isolation, &modules, 1, true)?;
+        let base = baseline_run(isolation, &modules, settings.restarts)?;
         progress(&format!("{count} module(s): the placement probe alone"));
         let probe_s = time_probe(isolation, &modules);
         progress(&format!("{count} module(s): pyhost run"));
@@ -210,10 +204,6 @@ pub fn run(settings: &ScaleSettings, progress: &mut dyn FnMut(&str)) -> anyhow::
             rss_mib_per_module: Figure::new(
                 rss((host.rss_kib as f64 - empty as f64) / count as f64),
                 rss((base.rss_after_kib as f64 - base.rss_before_kib as f64) / count as f64),
-            ),
-            rss_mib_per_module_beyond_threading: Figure::new(
-                rss((host.rss_kib as f64 - empty as f64) / count as f64),
-                rss((threaded.rss_after_kib as f64 - threaded.rss_before_kib as f64) / count as f64),
             ),
             shutdown_s: Figure::new(host.shutdown_s, base.shutdown_s),
             restart_ms: Figure::new(host.restart_ms, base.restart_ms),
@@ -248,10 +238,6 @@ struct BaselineRequest {
     isolation: Isolation,
     modules: Vec<PathBuf>,
     restarts: usize,
-    /// Each bare interpreter also imports threading (the second memory
-    /// baseline: what pyhost costs beyond the threading module it needs).
-    #[serde(default)]
-    with_threading: bool,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -273,13 +259,8 @@ struct Baseline {
     shutdown_s: f64,
 }
 
-fn baseline_run(
-    isolation: Isolation,
-    modules: &[PathBuf],
-    restarts: usize,
-    with_threading: bool,
-) -> anyhow::Result<Baseline> {
-    let request = BaselineRequest { isolation, modules: modules.to_vec(), restarts, with_threading };
+fn baseline_run(isolation: Isolation, modules: &[PathBuf], restarts: usize) -> anyhow::Result<Baseline> {
+    let request = BaselineRequest { isolation, modules: modules.to_vec(), restarts };
     let timeout = Duration::from_secs(600).saturating_add(Duration::from_secs(2).saturating_mul(modules.len() as u32));
     let spawned = SystemTime::now();
     let (answer, _): (BaselineAnswer, _) =
@@ -294,9 +275,8 @@ fn baseline_run(
     })
 }
 
-fn script_for(path: &Path, with_threading: bool) -> String {
-    let threading = if with_threading { "import threading\n" } else { "" };
-    format!("PATH = {}\n{threading}{BARE_SCRIPT}", bytes_literal(&path.to_string_lossy()))
+fn script_for(path: &Path) -> String {
+    format!("PATH = {}\n{BARE_SCRIPT}", bytes_literal(&path.to_string_lossy()))
 }
 
 /// The baseline's child process (`pyhost __scale-baseline`).
@@ -309,7 +289,7 @@ pub fn run_baseline_child() -> anyhow::Result<()> {
     let rss_before_kib = crate::host::memory::current().rss_kib;
     let mut bare = Vec::with_capacity(request.modules.len());
     for path in &request.modules {
-        bare.push(baseline::bare_new(main, request.isolation, &script_for(path, request.with_threading))?);
+        bare.push(baseline::bare_new(main, request.isolation, &script_for(path))?);
     }
     let ready_unix_ns = unix_ns(SystemTime::now());
     let rss_after_kib = crate::host::memory::current().rss_kib;
@@ -317,10 +297,7 @@ pub fn run_baseline_child() -> anyhow::Result<()> {
     for _ in 0..request.restarts {
         let started = Instant::now();
         baseline::bare_end(main, bare.remove(0))?;
-        bare.insert(
-            0,
-            baseline::bare_new(main, request.isolation, &script_for(&request.modules[0], request.with_threading))?,
-        );
+        bare.insert(0, baseline::bare_new(main, request.isolation, &script_for(&request.modules[0]))?);
         restarts.push(started.elapsed().as_secs_f64() * 1e3);
     }
     let stopping = Instant::now();

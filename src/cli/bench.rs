@@ -311,11 +311,6 @@ fn scale_text(report: &ScaleReport) -> String {
             verdict(rss.ratio <= scale::MEMORY_TARGET),
             scale::MEMORY_TARGET
         ));
-        let beyond = &run.rss_mib_per_module_beyond_threading;
-        out.push_str(&format!(
-            "    against bare interpreters that also import threading: {:.2} MiB, {:.2}x (pyhost's own share)\n",
-            beyond.baseline, beyond.ratio
-        ));
         let stop = &run.shutdown_s;
         let stop_target = if n >= scale::SHUTDOWN_TARGET_MODULES {
             format!(

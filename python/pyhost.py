@@ -948,14 +948,20 @@ def _host_threads(name):
 
 
 def _host_probe(name, path):
-    """For placement: import module.py (nothing more) and list the extension
-    modules it brought in. Raises what the import raised."""
+    """For placement: import module.py (nothing more); return the extension
+    modules it brought in, and the files of every module it brought in (the
+    host keeps the verdict while none of them changes). Raises what the
+    import raised."""
     before = set(sys.modules)
     _load_class(name, path)
     suffixes = ('.so', '.pyd')
     found = []
+    files = [path]
     for key in set(sys.modules) - before:
         filename = getattr(sys.modules.get(key), '__file__', None) or ''
         if filename.endswith(suffixes):
             found.append(key)
-    return sorted(found)  # a list the host reads itself: no json import per probed module
+        if filename:
+            files.append(filename)
+    # Lists the host reads itself: no json import per probed module.
+    return sorted(found), sorted(set(files))

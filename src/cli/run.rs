@@ -56,6 +56,11 @@ pub struct Args {
     /// one can write them (strict_modes = false); each is then warned about.
     #[arg(long = "no-strict-modes")]
     no_strict_modes: bool,
+
+    /// Probe every module's placement again, not reusing the verdicts kept
+    /// from earlier starts, and keep the new ones.
+    #[arg(long)]
+    reprobe: bool,
 }
 
 fn config(args: &Args) -> anyhow::Result<HostConfig> {
@@ -80,6 +85,7 @@ fn config(args: &Args) -> anyhow::Result<HostConfig> {
     if args.no_strict_modes {
         config.strict_modes = false;
     }
+    config.reprobe = args.reprobe;
     Ok(config)
 }
 

@@ -11,6 +11,7 @@
 //! load_timeout = 30.0                     # seconds a module's import and __init__ may take
 //! notify_queue_limit = 1000               # events waiting per module; beyond it the oldest is dropped
 //! probe = true                            # find extensions that refuse sub-interpreters first
+//! probe_cache = true                      # reuse the probe's verdicts while their files are unchanged
 //! strict_modes = true                     # refuse code others can write (see strict_modes.rs)
 //! thread_stack_size = "8M"                # stack of the threads that run modules (default: ulimit -s)
 //! start_jobs = 2                          # own-GIL modules started at once (default: 1)
@@ -114,6 +115,12 @@ pub struct HostConfig {
     /// Events that may wait for a module's notify(); beyond, the oldest go.
     pub notify_queue_limit: usize,
     pub probe: bool,
+    /// Keep the probe's verdicts for the next start, and reuse those kept
+    /// while nothing they rest on changed (kept_verdicts.rs).
+    pub probe_cache: bool,
+    /// Probe every module again and keep the new verdicts, not reading the
+    /// kept ones (`pyhost run --reprobe`; not a key of the file).
+    pub reprobe: bool,
     /// Refuse module and package paths that others than root and the
     /// host's user can write (see strict_modes.rs); false only warns.
     pub strict_modes: bool,
@@ -140,6 +147,8 @@ impl Default for HostConfig {
             load_timeout: DEFAULT_LOAD_TIMEOUT,
             notify_queue_limit: DEFAULT_NOTIFY_QUEUE_LIMIT,
             probe: true,
+            probe_cache: true,
+            reprobe: false,
             strict_modes: true,
             thread_stack_size: None,
             start_jobs: None,
@@ -241,6 +250,7 @@ struct RawConfig {
     load_timeout: Option<f64>,
     notify_queue_limit: Option<usize>,
     probe: Option<bool>,
+    probe_cache: Option<bool>,
     strict_modes: Option<bool>,
     thread_stack_size: Option<RawSize>,
     start_jobs: Option<usize>,
@@ -506,6 +516,8 @@ impl RawConfig {
                 .transpose()?
                 .unwrap_or(defaults.notify_queue_limit),
             probe: self.probe.unwrap_or(true),
+            probe_cache: self.probe_cache.unwrap_or(true),
+            reprobe: false,
             strict_modes: self.strict_modes.unwrap_or(true),
             thread_stack_size: self.thread_stack_size.as_ref().map(stack_size).transpose()?,
             start_jobs: self.start_jobs.map(start_jobs).transpose()?,

@@ -10,6 +10,7 @@ pub mod control;
 pub mod deadline;
 pub mod delivery;
 pub mod discovery;
+pub mod kept_verdicts;
 pub mod memory;
 pub mod module;
 pub mod notify;

@@ -102,6 +102,13 @@ pub enum Verdict {
 pub struct ModuleVerdict {
     pub module: String,
     pub verdict: Verdict,
+    /// Every file the verdict rests on: module.py and the file of each
+    /// module its import brought in (extensions among them). None when
+    /// they are not all known (the import hung or raised, so what it
+    /// brought in is gone from sys.modules): such a verdict is not kept for
+    /// the next start (kept_verdicts.rs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub files: Option<Vec<PathBuf>>,
 }
 
 /// Starting the child and Python in it, and writing the answer.
@@ -146,7 +153,7 @@ pub fn probe(
     request: &ProbeRequest,
     timeout: Duration,
     cancelled: impl Fn() -> bool + Send + Sync + Clone + 'static,
-    found: &(dyn Fn(&str, Option<Verdict>) + Sync),
+    found: &(dyn Fn(&str, Option<ModuleVerdict>) + Sync),
 ) {
     if request.modules.is_empty() {
         return;
@@ -195,7 +202,7 @@ fn probe_one(
     request: &ProbeRequest,
     timeout: Duration,
     cancelled: impl Fn() -> bool + Send + 'static,
-    found: &(dyn Fn(&str, Option<Verdict>) + Sync),
+    found: &(dyn Fn(&str, Option<ModuleVerdict>) + Sync),
 ) {
     let mut told: BTreeSet<String> = BTreeSet::new();
     let ended = ChildSpec::this_binary("__probe", timeout).and_then(|spec| {
@@ -203,7 +210,7 @@ fn probe_one(
             // Once per module of this share: nothing else was asked.
             let asked = request.modules.iter().any(|(name, _)| *name == line.module);
             if asked && told.insert(line.module.clone()) {
-                found(&line.module, Some(line.verdict));
+                found(&line.module.clone(), Some(line));
             }
         })
     });
@@ -253,8 +260,8 @@ pub fn run_probe_child() -> anyhow::Result<()> {
     };
     let outcome = (|| -> anyhow::Result<()> {
         for (name, path) in &request.modules {
-            let Some(verdict) = probing.module(name, path)? else { break };
-            out.write(name, verdict)?;
+            let Some((verdict, files)) = probing.module(name, path)? else { break };
+            out.write(ModuleVerdict { module: name.clone(), verdict, files })?;
         }
         Ok(())
     })();
@@ -292,8 +299,8 @@ impl VerdictOut {
     }
 
     /// One line, written at once (no buffer to flush): the host acts on it now.
-    fn write(&mut self, module: &str, verdict: Verdict) -> anyhow::Result<()> {
-        let mut line = serde_json::to_vec(&ModuleVerdict { module: module.to_string(), verdict })?;
+    fn write(&mut self, verdict: ModuleVerdict) -> anyhow::Result<()> {
+        let mut line = serde_json::to_vec(&verdict)?;
         line.push(b'\n');
         self.0.write_all(&line)?;
         Ok(())
@@ -315,8 +322,9 @@ struct Probing<'r> {
 }
 
 impl Probing<'_> {
-    /// The verdict on one module; None once the budget is spent.
-    fn module(&mut self, name: &str, path: &Path) -> anyhow::Result<Option<Verdict>> {
+    /// The verdict on one module, and the files it rests on if they are all
+    /// known; None once the budget is spent.
+    fn module(&mut self, name: &str, path: &Path) -> anyhow::Result<Option<(Verdict, Option<Vec<PathBuf>>)>> {
         let Some(timeout) = within_budget(self.request.load_timeout(name), self.budget_end) else {
             tracing::warn!("the placement probe ran out of time before {name}");
             return Ok(None);
@@ -326,7 +334,7 @@ impl Probing<'_> {
             let (handle, made, name, path) =
                 (self.python.clone(), Arc::clone(&made), name.to_string(), path.to_owned());
             let (isolation, site_dirs) = (self.request.isolation, self.request.site_dirs.clone());
-            move || -> crate::python::Result<(Interpreter, crate::python::Result<Vec<String>>)> {
+            move || -> crate::python::Result<(Interpreter, crate::python::Result<pyside::Probed>)> {
                 let interpreter = handle.new_interpreter(isolation)?;
                 *made.lock().unwrap_or_else(|p| p.into_inner()) = Some(interpreter.clone());
                 let outcome = {
@@ -345,23 +353,24 @@ impl Probing<'_> {
                 let folder = path.parent().unwrap_or(path).to_string_lossy().into_owned();
                 let summary = format!("import did not finish in {}", bounded::seconds(timeout));
                 let message = bounded::describe_hang(&summary, stack, &folder);
-                return Ok(Some(Verdict::Hung(format!("{message} (in the placement probe; not imported again)"))));
+                let hung = Verdict::Hung(format!("{message} (in the placement probe; not imported again)"));
+                return Ok(Some((hung, None)));
             }
         };
         self.kept.push(interpreter);
         let found = match outcome {
             Ok(found) => found,
             Err(crate::python::Error::Python(error)) if is_refusal(&error) => {
-                return Ok(Some(Verdict::MainOnly(format!("refuses a sub-interpreter: {}", error.message))));
+                return Ok(Some((Verdict::MainOnly(format!("refuses a sub-interpreter: {}", error.message)), None)));
             }
             // Not a placement question; the real load reports it.
             Err(error) => {
                 tracing::debug!("probing {name}: {error}");
-                return Ok(Some(Verdict::Fine));
+                return Ok(Some((Verdict::Fine, None)));
             }
         };
         let mut verdict = Verdict::Fine;
-        for extension in found {
+        for extension in found.extensions {
             let refused = match self.extensions.get(&extension) {
                 Some(known) => known.clone(),
                 None => {
@@ -374,7 +383,7 @@ impl Probing<'_> {
                 verdict = Verdict::MainOnly(format!("imports {extension}, which refuses sub-interpreters: {message}"));
             }
         }
-        Ok(Some(verdict))
+        Ok(Some((verdict, Some(found.files))))
     }
 
     /// Imports `extension` in a fresh interpreter, with the folders the
@@ -461,6 +470,7 @@ mod tests {
         let line = serde_json::to_string(&ModuleVerdict {
             module: "m".into(),
             verdict: Verdict::MainOnly("imports x,\nwhich refuses".into()),
+            files: Some(vec![PathBuf::from("/m/module.py")]),
         })
         .unwrap();
         assert!(!line.contains('\n'), "{line}");
@@ -468,5 +478,6 @@ mod tests {
         assert_eq!(back.verdict, Verdict::MainOnly("imports x,\nwhich refuses".into()));
         let fine: ModuleVerdict = serde_json::from_str(r#"{"module": "m", "verdict": "fine"}"#).unwrap();
         assert_eq!(fine.verdict, Verdict::Fine);
+        assert_eq!(fine.files, None, "no files: not kept");
     }
 }

@@ -169,7 +169,19 @@ pub fn threads(gil: &Gil<'_>, name: &str) -> Result<Vec<(String, bool)>> {
         .collect()
 }
 
-/// Imports module.py only, and lists the extension modules it brought in.
-pub fn probe(gil: &Gil<'_>, name: &str, path: &Path) -> Result<Vec<String>> {
-    call(gil, "_host_probe", vec![gil.str(name)?, gil.path(path)?])?.items()?.iter().map(|n| n.to_text()).collect()
+/// What importing one module.py brought in.
+pub struct Probed {
+    /// The extension modules.
+    pub extensions: Vec<String>,
+    /// The files of every module (module.py among them).
+    pub files: Vec<PathBuf>,
+}
+
+/// Imports module.py only, and lists what it brought in.
+pub fn probe(gil: &Gil<'_>, name: &str, path: &Path) -> Result<Probed> {
+    let found = call(gil, "_host_probe", vec![gil.str(name)?, gil.path(path)?])?;
+    Ok(Probed {
+        extensions: found.item(0)?.items()?.iter().map(|n| n.to_text()).collect::<Result<_>>()?,
+        files: found.item(1)?.items()?.iter().map(|f| f.to_path()).collect::<Result<_>>()?,
+    })
 }

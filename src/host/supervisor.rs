@@ -21,6 +21,7 @@ use super::config::{HostConfig, RestartPolicy};
 use super::control::{ControlHandle, ControlSocket};
 use super::deadline;
 use super::discovery::discover;
+use super::kept_verdicts::KeptVerdicts;
 use super::memory;
 use super::module::Slot;
 use super::placement::{self, ProbeRequest, Verdict};
@@ -49,6 +50,9 @@ struct Verdicts {
     /// Modules the probe started with the host will tell about: loading one
     /// waits until it has an entry in `known`.
     coming: BTreeSet<String>,
+    /// Modules whose verdict in `known` an earlier start's probe found
+    /// (kept_verdicts.rs), not this host's.
+    kept: BTreeSet<String>,
 }
 
 /// Whether a module may load now, as far as its placement goes.
@@ -72,6 +76,9 @@ pub struct Shared {
     pub state: StateStore,
     /// What the placement probe found, for the modules it probed.
     verdicts: Mutex<Verdicts>,
+    /// Verdicts kept from earlier starts; None: probe = false or
+    /// probe_cache = false, or no cache folder.
+    kept_verdicts: Option<KeptVerdicts>,
     /// Notified each time a verdict comes in.
     verdict_came: Condvar,
     pub events: Sender<HostEvent>,
@@ -149,10 +156,19 @@ impl Shared {
     }
 
     /// The isolation a module is loaded with, and why, if it is not the asked-for one.
+    /// A verdict kept from an earlier start says so.
     pub fn placement_for(&self, name: &str) -> (Isolation, Option<String>) {
         let wanted = self.wanted_isolation(name);
-        match self.verdict(name) {
+        let (verdict, kept) = {
+            let verdicts = self.verdicts();
+            (verdicts.known.get(name).cloned().flatten(), verdicts.kept.contains(name))
+        };
+        match verdict {
+            Some(Verdict::MainOnly(reason)) if wanted != Isolation::Main && kept => {
+                (Isolation::Main, Some(format!("{reason} (kept from an earlier probe)")))
+            }
             Some(Verdict::MainOnly(reason)) if wanted != Isolation::Main => (Isolation::Main, Some(reason)),
+            Some(Verdict::Fine) if kept => (wanted, Some(format!("{wanted} is fine (kept from an earlier probe)"))),
             _ => (wanted, None),
         }
     }
@@ -187,6 +203,7 @@ impl Shared {
         match verdict {
             Some(verdict) => {
                 verdicts.known.insert(name.to_string(), Some(verdict));
+                verdicts.kept.remove(name);
             }
             None => {
                 verdicts.known.entry(name.to_string()).or_insert(None);
@@ -288,8 +305,28 @@ impl Shared {
         Ok(())
     }
 
+    /// Takes a verdict kept from an earlier start, if nothing it rests on
+    /// changed since: the module is then not probed.
+    fn use_kept(&self, name: &str, isolation: Isolation) -> bool {
+        let Some(kept) = &self.kept_verdicts else { return false };
+        let Some(verdict) = kept.lookup(name, &self.slots[name].path, isolation, &self.site_dirs) else { return false };
+        match &verdict {
+            Verdict::MainOnly(reason) => {
+                tracing::info!("[{name}] placed in the main interpreter: {reason} (kept from an earlier probe)")
+            }
+            _ => tracing::debug!("[{name}] placed by the verdict kept from an earlier probe"),
+        }
+        let mut verdicts = self.verdicts();
+        verdicts.known.insert(name.to_string(), Some(verdict));
+        verdicts.kept.insert(name.to_string());
+        drop(verdicts);
+        self.verdict_came.notify_all();
+        true
+    }
+
     /// The probe's requests for `names`, one per isolation asked for (main
-    /// is not probed), in the order `load_at_start` loads them: own-gil last.
+    /// is not probed, nor a module with a kept verdict), in the order
+    /// `load_at_start` loads them: own-gil last.
     fn probe_requests(&self, names: &[String]) -> Vec<ProbeRequest> {
         if !self.config.probe {
             return Vec::new();
@@ -297,7 +334,7 @@ impl Shared {
         let mut requests: Vec<ProbeRequest> = Vec::new();
         for name in names {
             let isolation = self.wanted_isolation(name);
-            if isolation == Isolation::Main {
+            if isolation == Isolation::Main || self.use_kept(name, isolation) {
                 continue;
             }
             let index = match requests.iter().position(|r| r.isolation == isolation) {
@@ -329,8 +366,14 @@ impl Shared {
         for request in requests {
             let stop = Arc::clone(&self.stop);
             let bound = placement::probe_bound(&request);
-            placement::probe(&request, bound, move || stop.load(Ordering::Acquire), &|name, verdict| {
-                self.record(name, verdict)
+            placement::probe(&request, bound, move || stop.load(Ordering::Acquire), &|name, line| {
+                let kept = line.as_ref().and_then(|l| Some((self.kept_verdicts.as_ref()?, l.files.as_ref()?)));
+                let verdict = line.as_ref().map(|l| l.verdict.clone());
+                self.record(name, verdict.clone());
+                if let (Some((kept, files)), Some(verdict)) = (kept, verdict) {
+                    let path = &self.slots[name].path;
+                    kept.keep(name, path, request.isolation, &request.site_dirs, &verdict, files);
+                }
             });
         }
     }
@@ -423,6 +466,7 @@ impl Host {
         python.main().gil().and_then(|gil| gil.import("threading").map(drop))?;
         let (events_tx, events) = mpsc::channel();
         let site_dirs = config.python_path.clone();
+        let kept_verdicts = (config.probe && config.probe_cache).then(|| KeptVerdicts::open(!config.reprobe)).flatten();
         let slots = modules.into_iter().map(|(name, path)| (name.clone(), Arc::new(Slot::new(name, path)))).collect();
         let shared = Arc::new(Shared {
             config,
@@ -431,6 +475,7 @@ impl Host {
             slots,
             state: StateStore::default(),
             verdicts: Mutex::new(Verdicts::default()),
+            kept_verdicts,
             verdict_came: Condvar::new(),
             events: events_tx,
             ticks: AtomicU64::new(0),

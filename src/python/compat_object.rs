@@ -124,7 +124,7 @@ fn first_errors(stderr: &str) -> String {
 /// A hash of everything the object depends on: a stable name, not a
 /// security measure (the cache is the user's own folder).
 fn key(py: &Interpreter, compiler: &OsString) -> u64 {
-    hash(&parts(py, compiler))
+    crate::cache::hash(&parts(py, compiler))
 }
 
 fn parts(py: &Interpreter, compiler: &OsString) -> Vec<Vec<u8>> {
@@ -141,19 +141,6 @@ fn parts(py: &Interpreter, compiler: &OsString) -> Vec<Vec<u8>> {
     parts.push(py.version.as_bytes().to_vec());
     parts.push(py.abiflags.as_bytes().to_vec());
     parts
-}
-
-/// FNV-1a over the parts, each preceded by its length.
-pub(super) fn hash(parts: &[Vec<u8>]) -> u64 {
-    parts.iter().fold(0xcbf2_9ce4_8422_2325, |hash, part| {
-        // The length first, so that ("ab", "c") and ("a", "bc") differ.
-        let hash = (part.len() as u64).to_le_bytes().iter().fold(hash, fnv);
-        part.iter().fold(hash, fnv)
-    })
-}
-
-fn fnv(hash: u64, byte: &u8) -> u64 {
-    (hash ^ *byte as u64).wrapping_mul(0x0100_0000_01b3)
 }
 
 #[cfg(test)]

@@ -33,7 +33,7 @@ fn cache_file(candidate: &Path) -> Option<PathBuf> {
         interpreters::PROBE.as_bytes().to_vec(),
     ];
     let dir = crate::cache::dir()?.join("pyhost/probes");
-    Some(dir.join(format!("{:016x}.json", super::compat_object::hash(&parts))))
+    Some(dir.join(format!("{:016x}.json", crate::cache::hash(&parts))))
 }
 
 /// Whether the probe ran the candidate itself (its real path is the

@@ -10,6 +10,7 @@
 use std::ffi::OsStr;
 use std::fs::File;
 use std::io::Read;
+use std::path::Path;
 use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
@@ -125,6 +126,9 @@ where
 {
     let mut command = Command::new(env!("CARGO_BIN_EXE_pyhost"));
     command.args(args).env_remove("PYHOST_LOG");
+    // Placement verdicts a test's host keeps go to the target folder, never
+    // to the user's cache (a test may set a folder of its own).
+    command.env("PYHOST_PLACEMENT_CACHE", Path::new(env!("CARGO_TARGET_TMPDIR")).join("placement-cache"));
     command
 }
 

@@ -175,6 +175,8 @@ impl Setup {
             }
         };
         command.arg(&config).arg("--control").arg(&self.socket).arg("--report").arg(&self.report).args(args);
+        // Kept placement verdicts stay in this setup's folder.
+        command.env("PYHOST_PLACEMENT_CACHE", self.dir.path().join("placement"));
         adjust(&mut command);
         let running = common::spawn(command);
         Host { setup: self, running: Some(running) }

@@ -14,6 +14,7 @@ mod harness;
 mod lifecycle;
 mod notify;
 mod probe;
+mod probe_cache;
 mod process;
 mod scale;
 mod signals;

@@ -7,7 +7,10 @@
 //!   kind (`Py_NewInterpreter`, or `Py_NewInterpreterFromConfig` with its own
 //!   GIL), each having imported the same module.py with a stand-in for the
 //!   pyhost package, exist (compat/bench_baseline.c). The probe is also timed
-//!   on its own (its child process on the same N modules), so its share shows;
+//!   on its own (its child process on the same N modules), so its share shows.
+//!   Cold: no verdict kept from an earlier start (the hosts' placement cache
+//!   is a folder of the bench's own, empty at first); warm: the same start
+//!   again, with the verdicts the cold one kept (host/kept_verdicts.rs);
 //! - **memory**: resident memory per module: the host's with N modules less
 //!   its own with none, over N, against the baseline's after its N
 //!   interpreters less after Python's start, over N;
@@ -110,8 +113,10 @@ impl Figure {
 #[derive(Debug, Serialize)]
 pub struct ScaleRun {
     pub modules: usize,
-    /// Seconds until N modules run.
+    /// Seconds until N modules run, cold: every module probed.
     pub start_s: Figure,
+    /// The same start again, warm: with the verdicts the cold one kept.
+    pub start_warm_s: Figure,
     /// Seconds the placement probe takes on the same modules, alone.
     pub probe_s: f64,
     /// Seconds until N modules run with `probe = false`, against the baseline.
@@ -179,6 +184,8 @@ pub fn run(settings: &ScaleSettings, progress: &mut dyn FnMut(&str)) -> anyhow::
         let probe_s = time_probe(isolation, &modules);
         progress(&format!("{count} module(s): pyhost run"));
         let host = host_run(&folder, isolation, count, settings.restarts, &HostKnobs::default())?;
+        progress(&format!("{count} module(s): pyhost run again, with the verdicts it kept"));
+        let warm = host_run(&folder, isolation, count, 0, &HostKnobs::default())?;
         progress(&format!("{count} module(s): pyhost run, probe = false"));
         let unprobed = host_run(&folder, isolation, count, 0, &HostKnobs { probe: false, ..HostKnobs::default() })?;
         let serial_start = if isolation == Isolation::OwnGil {
@@ -198,6 +205,7 @@ pub fn run(settings: &ScaleSettings, progress: &mut dyn FnMut(&str)) -> anyhow::
         runs.push(ScaleRun {
             modules: count,
             start_s: Figure::new(host.start_s, base.ready_s),
+            start_warm_s: Figure::new(warm.start_s, base.ready_s),
             probe_s,
             start_without_probe_s: Figure::new(unprobed.start_s, base.ready_s),
             serial_start,
@@ -373,6 +381,9 @@ fn spawn_host(folder: &Path, name: &str, config: &str, timeout: Duration) -> any
     let socket = folder.join(format!("{name}.sock"));
     let host = ChildSpec::this_binary("run", timeout)?
         .env_remove("PYHOST_LOG")
+        // The bench's own placement cache: empty at its first start (cold),
+        // filled for the next (warm), and never the user's.
+        .env("PYHOST_PLACEMENT_CACHE", folder.join("placement"))
         .arg("--config")
         .arg(&config_path)
         .arg("--control")

@@ -270,11 +270,20 @@ fn scale_text(report: &ScaleReport) -> String {
         out.push_str(&format!("\n{n} module(s)\n"));
         let start = &run.start_s;
         out.push_str(&format!(
-            "  start (to all running)  {:>9.3} s  {:>9.3} s  {:>6.2}x  ({} of <= {}x)\n",
+            "  start (to all running)  {:>9.3} s  {:>9.3} s  {:>6.2}x  ({} of <= {}x)  cold: every module probed\n",
             start.pyhost,
             start.baseline,
             start.ratio,
             verdict(start.ratio <= scale::START_TARGET),
+            scale::START_TARGET
+        ));
+        let warm = &run.start_warm_s;
+        out.push_str(&format!(
+            "  start, verdicts kept    {:>9.3} s  {:>9.3} s  {:>6.2}x  ({} of <= {}x)  warm: the probe's verdicts from the start before\n",
+            warm.pyhost,
+            warm.baseline,
+            warm.ratio,
+            verdict(warm.ratio <= scale::START_TARGET),
             scale::START_TARGET
         ));
         out.push_str(&format!(

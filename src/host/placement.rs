@@ -29,6 +29,10 @@
 //! given up after the module's load timeout, with the stack where it sat,
 //! and the probe goes on with the other modules; the host then marks that
 //! module unloadable without importing it again.
+//!
+//! Each verdict comes with the files it rests on, and the host keeps the
+//! final ones for its next start (kept_verdicts.rs): a module none of whose
+//! files changed is not probed again.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
@@ -138,7 +142,7 @@ fn children() -> usize {
 
 /// Runs the probe in child processes, bounded by `timeout` and ended early
 /// when `cancelled` says so, and tells `found` each module's verdict as
-/// soon as a child has it: `found(name, Some(verdict))`. A module the probe
+/// soon as a child has it: `found(name, Some(line))`. A module the probe
 /// ended without a verdict on (its child died, ran out of time, or was
 /// cancelled) gets `found(name, None)`: it relies on the fallback at load
 /// time, and a failing probe is never fatal. Every module of the request

@@ -626,7 +626,8 @@ impl Host {
 /// imported again in a fresh interpreter without refusing (placement.rs),
 /// so a Fine module imports no refusing extension, and a Hung one is not
 /// imported at all; whatever order they load in, only main-only modules
-/// import a refusing extension. A module the probe ended without a verdict
+/// import a refusing extension. A verdict kept from an earlier start is such
+/// a verdict, on the same files (kept_verdicts.rs). A module the probe ended without a verdict
 /// on (its child died or ran out of time) may import anything, so those
 /// load last, after every module with a verdict, as when the whole probe
 /// fails they load after none.

@@ -118,6 +118,18 @@ pub fn run(command: Command) -> Finished {
     spawn(command).wait()
 }
 
+/// Where the hosts of this test process keep placement verdicts: never the
+/// user's cache, and empty when the process starts, so that a test's first
+/// start of a module folder probes it as it did before kept verdicts (a test
+/// may set a folder of its own). In the target folder, left for `cargo clean`.
+fn placement_cache() -> &'static Path {
+    static DIR: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = tempfile::Builder::new().prefix("placement-").tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+        dir.keep()
+    })
+}
+
 /// The pyhost binary built for this test run.
 pub fn pyhost<I, S>(args: I) -> Command
 where
@@ -126,9 +138,7 @@ where
 {
     let mut command = Command::new(env!("CARGO_BIN_EXE_pyhost"));
     command.args(args).env_remove("PYHOST_LOG");
-    // Placement verdicts a test's host keeps go to the target folder, never
-    // to the user's cache (a test may set a folder of its own).
-    command.env("PYHOST_PLACEMENT_CACHE", Path::new(env!("CARGO_TARGET_TMPDIR")).join("placement-cache"));
+    command.env("PYHOST_PLACEMENT_CACHE", placement_cache());
     command
 }
 

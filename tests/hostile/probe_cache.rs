@@ -172,3 +172,18 @@ fn a_damaged_kept_verdict_is_ignored_and_the_module_probed() {
     assert!(!placement(&second).contains(KEPT), "{second}");
     assert!(is_kept_entry(&entries[0]), "the new verdict replaced the damaged one");
 }
+
+#[test]
+fn probe_cache_false_neither_keeps_nor_reuses_a_probe_verdict() {
+    let folder = Folder::new();
+    let config = folder.dir.path().join("pyhost.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, format!("{text}probe_cache = false\n")).unwrap();
+    for _ in 0..2 {
+        let (_, report) = folder.run(&[]);
+        state_is_stopped(&report);
+        assert_eq!(folder.imports(), ["probe", "host"], "probed at every start");
+        assert!(!placement(&report).contains(KEPT), "{report}");
+    }
+    assert!(folder.entries().is_empty(), "nothing kept: {:?}", folder.entries());
+}

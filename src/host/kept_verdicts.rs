@@ -75,6 +75,10 @@ struct Entry {
 pub struct KeptVerdicts {
     dir: PathBuf,
     identity: String,
+    /// The interpreter's compat object: part of an entry's file name, so a
+    /// pyhost built again replaces its entries rather than adding new ones,
+    /// while each interpreter keeps its own.
+    interpreter: String,
     /// False: verdicts are only written (`pyhost run --reprobe`).
     read: bool,
 }
@@ -83,7 +87,8 @@ impl KeptVerdicts {
     /// The store under the user's cache (`cache::placement_dir`); None when
     /// there is no cache folder.
     pub fn open(read: bool) -> Option<KeptVerdicts> {
-        Some(KeptVerdicts { dir: crate::cache::placement_dir()?, identity: identity(), read })
+        let interpreter = info().compat_object.clone();
+        Some(KeptVerdicts { dir: crate::cache::placement_dir()?, identity: identity(), interpreter, read })
     }
 
     fn question(&self, module: &Path, isolation: Isolation, site_dirs: &[PathBuf]) -> Question {
@@ -96,7 +101,7 @@ impl KeptVerdicts {
     }
 
     fn file_for(&self, question: &Question) -> PathBuf {
-        let mut parts = vec![question.identity.as_bytes().to_vec(), question.isolation.name().as_bytes().to_vec()];
+        let mut parts = vec![self.interpreter.as_bytes().to_vec(), question.isolation.name().as_bytes().to_vec()];
         parts.push(question.module.as_os_str().as_encoded_bytes().to_vec());
         parts.extend(question.site_dirs.iter().map(|d| d.as_os_str().as_encoded_bytes().to_vec()));
         self.dir.join(format!("{:016x}.json", crate::cache::hash(&parts)))
@@ -211,7 +216,8 @@ impl KeptVerdicts {
 }
 
 /// The interpreter (the compat object is built per interpreter, and the
-/// library is the code that runs) and the pyhost that probed (its checks may
+/// library is the code that runs), what its sys.path starts from
+/// (PYTHONPATH, PYTHONHOME), and the pyhost that probed (its checks may
 /// change from one build to the next).
 fn identity() -> String {
     let stat = |path: &Path| {
@@ -219,14 +225,17 @@ fn identity() -> String {
     };
     let py = info();
     let exe = std::env::current_exe().unwrap_or_default();
+    let env = |name: &str| std::env::var_os(name).map(|v| v.to_string_lossy().into_owned());
     format!(
-        "pyhost {} {} {}; python {} {} {} {}",
+        "pyhost {} {} {}; python {} {} {} {}; PYTHONPATH {:?} PYTHONHOME {:?}",
         env!("CARGO_PKG_VERSION"),
         exe.display(),
         stat(&exe),
         py.version,
         py.compat_object,
         py.library,
-        stat(Path::new(&py.library))
+        stat(Path::new(&py.library)),
+        env("PYTHONPATH"),
+        env("PYTHONHOME")
     )
 }

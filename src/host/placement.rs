@@ -214,7 +214,8 @@ fn probe_one(
             // Once per module of this share: nothing else was asked.
             let asked = request.modules.iter().any(|(name, _)| *name == line.module);
             if asked && told.insert(line.module.clone()) {
-                found(&line.module.clone(), Some(line));
+                let module = line.module.clone();
+                found(&module, Some(line));
             }
         })
     });

@@ -75,7 +75,10 @@ pub(crate) struct Live {
     pub serve: Option<ModuleThread>,
     /// serve() is running (set by its thread when it returns).
     pub serving: Arc<AtomicBool>,
-    pub dispatcher: ModuleThread,
+    /// None for a module that listens for no event (empty NOTIFY_TYPES):
+    /// `offer` never queues one for it, and an idle thread per module is
+    /// memory and start time (issue 11).
+    pub dispatcher: Option<ModuleThread>,
     pub generation: u64,
 }
 
@@ -364,7 +367,8 @@ impl Slot {
                 let instance = Arc::new(instance);
                 let limit = shared.config.notify_queue_limit(&self.name);
                 let queue = Arc::new(NotifyQueue::new(limit, Arc::clone(&self.dropped)));
-                let dispatcher = self.spawn_dispatcher(shared, generation, &interpreter, &instance, &queue);
+                let dispatcher = (!meta.notify_types.is_empty())
+                    .then(|| self.spawn_dispatcher(shared, generation, &interpreter, &instance, &queue));
                 let serving = Arc::new(AtomicBool::new(meta.serves));
                 let serve =
                     meta.serves.then(|| self.spawn_serve(shared, generation, &interpreter, &instance, &serving));
@@ -581,7 +585,7 @@ impl Slot {
         let mut stuck = Vec::new();
         let (shutdown_stuck, note) = self.call_shutdown(shared, generation, &interpreter, &instance, &queue, deadline);
         stuck.extend(shutdown_stuck);
-        for (what, handle) in [("serve()", serve), ("notify()", Some(dispatcher))] {
+        for (what, handle) in [("serve()", serve), ("notify()", dispatcher)] {
             if let Some(handle) = handle {
                 if handle.over_by(deadline) {
                     let _ = handle.join();

@@ -313,3 +313,68 @@ fn a_child_forked_in_notify_ends_at_its_return_and_takes_no_events() {
     assert_eq!(finished.code(), 0, "{finished}");
     assert_eq!(module(&report, "forks_in_notify")["state"], "stopped", "{report}");
 }
+
+/// Names of the host's threads (Linux truncates them to 15 bytes).
+fn thread_names(pid: i32) -> Vec<String> {
+    std::fs::read_dir(format!("/proc/{pid}/task"))
+        .unwrap()
+        .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok())
+        .map(|name| name.trim_end().to_string())
+        .collect()
+}
+
+/// Listens for `poke` (not `tick`, which the host sends every tick_interval)
+/// and writes each one's payload to the file `out`.
+const LISTENS: &str = r#"
+import pyhost
+
+
+class Listens(pyhost.Module):
+    OPTIONS = {'out': ''}
+    NOTIFY_TYPES = ['poke']
+
+    def notify(self, event, payload):
+        with open(self.get_option('out'), 'a') as f:
+            f.write('%s %s\n' % (event, payload))
+"#;
+
+/// Defines notify() but listens for nothing.
+const DEAF: &str = r#"
+import pyhost
+
+
+class Deaf(pyhost.Module):
+    def serve(self):
+        self.stopping.wait()
+
+    def notify(self, event, payload):
+        raise RuntimeError('a module that listens for nothing got %r' % event)
+"#;
+
+#[test]
+fn a_module_that_listens_for_no_event_gets_no_notify_thread() {
+    let setup = Setup::new();
+    setup.module("listens", LISTENS).module("deaf", DEAF);
+    let out = setup.dir.path().join("ticks");
+    let host = setup.config(&format!("[modules.listens.options]\nout = {:?}", path_str(&out))).start(&[]);
+    host.wait_started(STARTED);
+    let names = thread_names(host.pid());
+    assert!(names.iter().any(|n| n == "listens:notify"), "{names:?}");
+    assert!(names.iter().any(|n| n == "deaf:serve"), "{names:?}");
+    assert!(!names.iter().any(|n| n.starts_with("deaf:notify")), "{names:?}");
+    assert!(!names.iter().any(|n| n.starts_with("witness:notify")), "the witness listens for nothing: {names:?}");
+
+    host.ctl(&["notify", "poke", "7"]);
+    let delivered = || std::fs::read_to_string(&out).unwrap_or_default();
+    let deadline = Instant::now() + STARTED;
+    while delivered() != "poke 7\n" {
+        assert!(Instant::now() < deadline, "the poke never arrived: {:?}\n{}", delivered(), host.stderr_so_far());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let (finished, report) = host.stop();
+    for name in ["listens", "deaf", "witness"] {
+        let m = module(&report, name);
+        assert_eq!(m["state"], "stopped", "{name}: {m}\n{finished}");
+        assert_eq!(m["error"], serde_json::Value::Null, "{name}: {m}");
+    }
+}

@@ -8,6 +8,7 @@
 //!    ("PyInterpreterState_Delete: remaining subinterpreters");
 //!  - a thread that wakes up while Python finalizes under it is how 2.7 and
 //!    3.13 crash or hang at exit.
+//!
 //! So an interpreter is ended only when the host's state is its last; one
 //! with threads still running (CherryPy's timeout monitor sleeping in
 //! time.sleep(60)) is left alive, and then Python is not finalized at all:

@@ -254,6 +254,18 @@ fn notify(args: NotifyArgs) -> anyhow::Result<i32> {
     Ok(0)
 }
 
+/// One start figure, in seconds, set against the start target.
+fn start_row(label: &str, figure: &scale::Figure, note: &str) -> String {
+    format!(
+        "  {label:<22}  {:>9.3} s  {:>9.3} s  {:>6.2}x  ({} of <= {}x){note}\n",
+        figure.pyhost,
+        figure.baseline,
+        figure.ratio,
+        verdict(figure.ratio <= scale::START_TARGET),
+        scale::START_TARGET
+    )
+}
+
 fn scale_text(report: &ScaleReport) -> String {
     let load = |l: Option<f64>| l.map_or("?".to_string(), |l| format!("{l:.1}"));
     let mut out = format!(
@@ -269,37 +281,18 @@ fn scale_text(report: &ScaleReport) -> String {
         let n = run.modules;
         out.push_str(&format!("\n{n} module(s)\n"));
         let start = &run.start_s;
-        out.push_str(&format!(
-            "  start (to all running)  {:>9.3} s  {:>9.3} s  {:>6.2}x  ({} of <= {}x)  cold: every module probed\n",
-            start.pyhost,
-            start.baseline,
-            start.ratio,
-            verdict(start.ratio <= scale::START_TARGET),
-            scale::START_TARGET
-        ));
-        let warm = &run.start_warm_s;
-        out.push_str(&format!(
-            "  start, verdicts kept    {:>9.3} s  {:>9.3} s  {:>6.2}x  ({} of <= {}x)  warm: the probe's verdicts from the start before\n",
-            warm.pyhost,
-            warm.baseline,
-            warm.ratio,
-            verdict(warm.ratio <= scale::START_TARGET),
-            scale::START_TARGET
+        out.push_str(&start_row("start (to all running)", start, "  cold: every module probed"));
+        out.push_str(&start_row(
+            "start, verdicts kept",
+            &run.start_warm_s,
+            "  warm: the probe's verdicts from the start before",
         ));
         out.push_str(&format!(
             "    the placement probe alone {:>7.3} s  ({:.0}% of pyhost's start)\n",
             run.probe_s,
             100.0 * run.probe_s / start.pyhost
         ));
-        let unprobed = &run.start_without_probe_s;
-        out.push_str(&format!(
-            "  start, probe = false    {:>9.3} s  {:>9.3} s  {:>6.2}x  ({} of <= {}x)\n",
-            unprobed.pyhost,
-            unprobed.baseline,
-            unprobed.ratio,
-            verdict(unprobed.ratio <= scale::START_TARGET),
-            scale::START_TARGET
-        ));
+        out.push_str(&start_row("start, probe = false", &run.start_without_probe_s, ""));
         match &run.serial_start {
             Some(serial) => out.push_str(&format!(
                 "    own-gil modules started in parallel {:.3} s against one by one {:.3} s (probe = false): {:.2}x ({} of <= {}x)\n",

@@ -4,12 +4,22 @@
 //! interpreter probes, placement verdicts). Same rule as the scripts:
 //! $XDG_CACHE_HOME, else ~/.cache.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 pub fn dir() -> Option<PathBuf> {
     std::env::var_os("XDG_CACHE_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")))
+}
+
+/// Creates `folder` and any missing parents for this user alone (0700,
+/// whatever the umask): the host loads or trusts what it keeps there
+/// (compat objects, interpreter probes, placement verdicts), so under
+/// umask 000 no other user may add to it, as no other user's code is loaded
+/// (README, "Failure model").
+pub fn create_private_dir(folder: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(folder)
 }
 
 /// Where the host keeps its placement verdicts (host/kept_verdicts.rs):
@@ -34,4 +44,22 @@ pub fn hash(parts: &[Vec<u8>]) -> u64 {
 
 fn fnv(hash: u64, byte: &u8) -> u64 {
     (hash ^ *byte as u64).wrapping_mul(0x0100_0000_01b3)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn a_private_folder_and_its_new_parents_are_the_users_alone() {
+        let root = tempfile::tempdir().unwrap();
+        let folder = root.path().join("a/b/c");
+        create_private_dir(&folder).unwrap();
+        for made in [root.path().join("a"), root.path().join("a/b"), folder.clone()] {
+            let mode = std::fs::metadata(&made).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode & 0o077, 0, "{} is {mode:o}", made.display());
+        }
+        create_private_dir(&folder).unwrap(); // there already: fine
+    }
 }

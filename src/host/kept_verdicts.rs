@@ -202,7 +202,7 @@ impl KeptVerdicts {
         let file = self.file_for(&question);
         let entry = Entry { question, verdict: verdict.clone(), files: seen };
         let text = serde_json::to_vec(&entry).map_err(|e| e.to_string())?;
-        std::fs::create_dir_all(&self.dir).map_err(|e| format!("{}: {e}", self.dir.display()))?;
+        crate::cache::create_private_dir(&self.dir).map_err(|e| format!("{}: {e}", self.dir.display()))?;
         // A rename: a host reading at the same time sees the old entry or the new, never half of one.
         let mut partial = tempfile::Builder::new()
             .prefix(".verdict-")

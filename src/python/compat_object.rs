@@ -64,7 +64,7 @@ pub fn build_or_reuse(py: &Interpreter) -> Result<PathBuf, LoadError> {
     }
     let cache_error =
         |e: std::io::Error| LoadError::Cache { version: py.version.clone(), dir: dir.clone(), why: e.to_string() };
-    std::fs::create_dir_all(&dir).map_err(cache_error)?;
+    crate::cache::create_private_dir(&dir).map_err(cache_error)?;
     let sources = tempfile::tempdir().map_err(cache_error)?;
     for (name, text) in SOURCES {
         std::fs::write(sources.path().join(name), text).map_err(cache_error)?;

@@ -47,7 +47,7 @@ fn reports_itself(candidate: &Path, answer: &str) -> bool {
 
 fn store(file: &Path, answer: &str) {
     let Some(dir) = file.parent() else { return };
-    if std::fs::create_dir_all(dir).is_err() {
+    if crate::cache::create_private_dir(dir).is_err() {
         return;
     }
     if let Ok(mut partial) = tempfile::Builder::new().prefix(".probe-").tempfile_in(dir) {

@@ -308,29 +308,13 @@ def _refused(name):
     return refused
 
 
-class _SpawnByDefault(object):
+def _spawn_by_default(context):
     """multiprocessing starts processes with 'fork' by default, which no
-    sub-interpreter can survive: when multiprocessing.context is first imported
-    in one, its default becomes 'spawn' (sys.executable is the real
-    interpreter). get_context() still gives any method on request."""
-
-    def find_spec(self, name, path=None, target=None):
-        if name != 'multiprocessing.context':
-            return None
-        sys.meta_path.remove(self)  # one import; find the real module below
-        import importlib.util
-        spec = importlib.util.find_spec(name)
-        if spec is None or spec.loader is None or not hasattr(spec.loader, 'exec_module'):
-            return spec
-        exec_module = spec.loader.exec_module
-
-        def exec_and_choose(module):
-            exec_module(module)
-            module._default_context = module.DefaultContext(module._concrete_contexts['spawn'])
-            _point_main_at_spawn_support()
-
-        spec.loader.exec_module = exec_and_choose
-        return spec
+    sub-interpreter can survive: once multiprocessing.context is imported in
+    one, its default is 'spawn' (sys.executable is the real interpreter).
+    get_context() still gives any method on request."""
+    context._default_context = context.DefaultContext(context._concrete_contexts['spawn'])
+    _point_main_at_spawn_support()
 
 
 def _point_main_at_spawn_support():
@@ -737,7 +721,7 @@ def _host_bootstrap(module_name, site_dirs):
         for name in ('fork', 'forkpty'):
             if hasattr(os, name):
                 setattr(os, name, _refused(name))
-        sys.meta_path.insert(0, _SpawnByDefault())
+        _patch_on_import('multiprocessing.context', _spawn_by_default)
     _patch_on_import('threading', _patch_threading)
     _keep_children_signalable()
     if module_name is None:

@@ -116,7 +116,7 @@ impl<'g> Obj<'g> {
         unsafe { ffi::api().ph_is_none(self.as_ptr()) != 0 }
     }
 
-    pub fn len(&self) -> Result<usize> {
+    fn len(&self) -> Result<usize> {
         // SAFETY: GIL held.
         let len = unsafe { ffi::api().ph_len(self.as_ptr()) };
         if len < 0 { Err(self.gil.take_error().into()) } else { Ok(len as usize) }

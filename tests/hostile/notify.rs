@@ -132,6 +132,7 @@ class Flooder(pyhost.Module):
 
 /// Keeps every `seq` value it is notified of; writes them out at the last.
 const IN_ORDER: &str = r#"
+import os
 import pyhost
 
 
@@ -148,8 +149,11 @@ class InOrder(pyhost.Module):
             return
         self.values.append(payload['value'])
         if payload['value'] == 2999:
-            with open(self.get_option('out'), 'w') as out:
-                out.write(' '.join(str(v) for v in self.values))
+            # Renamed into place: the test waits for `out` to exist.
+            out = self.get_option('out')
+            with open(out + '.tmp', 'w') as partial:
+                partial.write(' '.join(str(v) for v in self.values))
+            os.rename(out + '.tmp', out)
 "#;
 
 #[test]
@@ -274,8 +278,10 @@ class ForksInNotify(pyhost.Module):
         if pid == 0:
             return
         _, status = os.waitpid(pid, 0)
-        with open(os.path.join(folder, 'child'), 'w') as child:
+        # Renamed into place: the test waits for `child` to exist.
+        with open(os.path.join(folder, 'child.tmp'), 'w') as child:
             child.write('%d' % status)
+        os.rename(os.path.join(folder, 'child.tmp'), os.path.join(folder, 'child'))
 "#;
 
 /// A child forked in notify() that returns into the host ends there (0),

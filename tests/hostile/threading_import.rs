@@ -50,6 +50,7 @@ class NoThreads(pyhost.Module):
 /// Imports threading for the first time on its serve thread, long after its
 /// load, and starts a thread there that outlives the stop.
 const IMPORTS_THREADING_LATE: &str = r#"
+import os
 import sys
 import time
 
@@ -64,8 +65,10 @@ class ImportsThreadingLate(pyhost.Module):
         import threading
         worker = threading.Thread(target=time.sleep, args=(3600,), name='late-sleeper')
         worker.start()
-        with open(self.get_option('out'), 'w') as f:
+        # Renamed into place: the test waits for `out` to exist.
+        with open(self.get_option('out') + '.tmp', 'w') as f:
             f.write('imported before serve: %s\n' % before)
+        os.rename(self.get_option('out') + '.tmp', self.get_option('out'))
         self.stopping.wait()
 "#;
 

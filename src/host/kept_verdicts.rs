@@ -16,6 +16,13 @@
 //! An entry is one small JSON file, written to a temporary file and renamed
 //! into place, so a host starting beside another never reads half of one.
 //! One that cannot be read is ignored (a warning), never fatal.
+//!
+//! Entries are named by their question, so a module probed again replaces
+//! its own; what would only grow is the set of questions: one per module
+//! folder ever probed. The first verdict a host keeps therefore prunes the
+//! entries of modules that no longer exist (a temporary folder, a module
+//! moved or removed), damaged ones, and the temporary files of a host killed
+//! while writing one.
 
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -81,6 +88,8 @@ pub struct KeptVerdicts {
     interpreter: String,
     /// False: verdicts are only written (`pyhost run --reprobe`).
     read: bool,
+    /// Prune once per host, at its first kept verdict.
+    pruned: std::sync::Once,
 }
 
 impl KeptVerdicts {
@@ -88,7 +97,13 @@ impl KeptVerdicts {
     /// there is no cache folder.
     pub fn open(read: bool) -> Option<KeptVerdicts> {
         let interpreter = info().compat_object.clone();
-        Some(KeptVerdicts { dir: crate::cache::placement_dir()?, identity: identity(), interpreter, read })
+        Some(KeptVerdicts {
+            dir: crate::cache::placement_dir()?,
+            identity: identity(),
+            interpreter,
+            read,
+            pruned: std::sync::Once::new(),
+        })
     }
 
     fn question(&self, module: &Path, isolation: Isolation, site_dirs: &[PathBuf]) -> Question {
@@ -163,6 +178,33 @@ impl KeptVerdicts {
     ) {
         if let Err(why) = self.try_keep(module, isolation, site_dirs, verdict, files) {
             tracing::debug!("[{name}] its placement verdict is not kept: {why}");
+        }
+        self.pruned.call_once(|| self.prune());
+    }
+
+    /// Removes the entries no start can reuse: a module that is gone, an
+    /// entry that cannot be read, and a temporary file older than an hour
+    /// (a host writing one renames it within milliseconds).
+    fn prune(&self) {
+        let Ok(listing) = std::fs::read_dir(&self.dir) else { return };
+        let mut removed = 0;
+        for file in listing.flatten().map(|e| e.path()) {
+            let name = file.file_name().unwrap_or_default().to_string_lossy().into_owned();
+            let stale = if name.starts_with(".verdict-") {
+                let age = std::fs::metadata(&file).and_then(|m| m.modified()).ok().and_then(|t| t.elapsed().ok());
+                age.is_some_and(|age| age > std::time::Duration::from_secs(3600))
+            } else if name.ends_with(".json") {
+                let entry = std::fs::read(&file).ok().and_then(|text| serde_json::from_slice::<Entry>(&text).ok());
+                entry.is_none_or(|entry| std::fs::symlink_metadata(&entry.question.module).is_err())
+            } else {
+                false
+            };
+            if stale && std::fs::remove_file(&file).is_ok() {
+                removed += 1;
+            }
+        }
+        if removed > 0 {
+            tracing::debug!("removed {removed} kept placement verdicts no start can reuse from {}", self.dir.display());
         }
     }
 

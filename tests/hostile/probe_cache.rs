@@ -1,6 +1,7 @@
 //! Placement verdicts kept from one start to the next (host/kept_verdicts.rs):
 //! a second start reuses them without running the probe's child on the
-//! module, a changed file the module imports sends it back to the probe, and
+//! module, a changed file the module imports sends it back to the probe, a
+//! moved module leaves no entry behind, and
 //! a damaged entry is ignored, never fatal. Each start is a whole `pyhost run
 //! --for`, on the same module folder, with a placement cache of its own.
 
@@ -186,4 +187,39 @@ fn probe_cache_false_neither_keeps_nor_reuses_a_probe_verdict() {
         assert!(!placement(&report).contains(KEPT), "{report}");
     }
     assert!(folder.entries().is_empty(), "nothing kept: {:?}", folder.entries());
+}
+
+#[test]
+fn a_moved_module_leaves_no_kept_verdict_behind() {
+    let folder = Folder::new();
+    folder.run(&[]);
+    let old = folder.entries();
+    assert_eq!(old.len(), 1, "{old:?}");
+    let cache = folder.cache();
+    std::fs::write(cache.join("damaged.json"), b"{\"question\": {").unwrap();
+    // The temporary files of hosts writing an entry: one killed two hours
+    // ago, one that may still be renaming its file into place.
+    let (killed, writing) = (cache.join(".verdict-killed"), cache.join(".verdict-writing"));
+    std::fs::write(&killed, b"{").unwrap();
+    let two_hours_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
+    std::fs::File::options().write(true).open(&killed).unwrap().set_modified(two_hours_ago).unwrap();
+    std::fs::write(&writing, b"{").unwrap();
+
+    let moved = folder.dir.path().join("moved");
+    std::fs::create_dir(&moved).unwrap();
+    std::fs::rename(folder.module_dir(), moved.join("who")).unwrap();
+    let config = folder.dir.path().join("pyhost.toml");
+    let text = std::fs::read_to_string(&config).unwrap().replace("[\"modules\"]", "[\"moved\"]");
+    std::fs::write(&config, text).unwrap();
+
+    let (finished, report) = folder.run(&[]);
+    state_is_stopped(&report);
+    assert!(!placement(&report).contains(KEPT), "a moved module is probed: {report}\n{finished}");
+    let entries = folder.entries();
+    assert_eq!(entries.len(), 1, "only the moved module's verdict is left: {entries:?}");
+    let entry: Value = serde_json::from_slice(&std::fs::read(&entries[0]).unwrap()).unwrap();
+    let module_path = entry["question"]["module"].as_str().unwrap_or_default();
+    assert!(Path::new(module_path).starts_with(&moved), "{entry}");
+    assert!(!killed.exists(), "a killed host's temporary file is removed");
+    assert!(writing.exists(), "a recent temporary file is left to the host writing it");
 }

@@ -11,5 +11,6 @@ pub mod child;
 pub mod cli;
 pub mod host;
 pub mod matrix;
+pub mod ownership;
 pub mod port;
 pub mod python;

@@ -127,8 +127,7 @@ pub fn peer(stream: &UnixStream) -> io::Result<Peer> {
 
 /// The user the host runs as.
 pub fn host_uid() -> u32 {
-    // SAFETY: geteuid has no arguments and cannot fail.
-    unsafe { libc::geteuid() }
+    crate::ownership::effective_uid()
 }
 
 /// Only the host's own user and root may work on it.

@@ -16,10 +16,28 @@ pub fn dir() -> Option<PathBuf> {
 /// whatever the umask): the host loads or trusts what it keeps there
 /// (compat objects, interpreter probes, placement verdicts), so under
 /// umask 000 no other user may add to it, as no other user's code is loaded
-/// (README, "Failure model").
+/// (README, "Failure model"). A folder that was there already is used only
+/// if it passes `untrusted`: an error (PermissionDenied) names the fix.
 pub fn create_private_dir(folder: &Path) -> std::io::Result<()> {
     use std::os::unix::fs::DirBuilderExt;
-    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(folder)
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(folder)?;
+    match untrusted(folder) {
+        None => Ok(()),
+        Some(why) => Err(std::io::Error::new(std::io::ErrorKind::PermissionDenied, why)),
+    }
+}
+
+/// Why the host must not load or trust what is in `folder`, if it must not:
+/// another user could change it (ownership.rs, the rule strict modes apply
+/// to module code). The message names the path, the problem and its fix.
+pub fn untrusted(folder: &Path) -> Option<String> {
+    let (path, problem) = crate::ownership::Checker::for_this_process().check(folder).into_iter().next()?;
+    Some(format!(
+        "{} {problem}, so another user could put there what pyhost loads; fix: {} (or set XDG_CACHE_HOME to a \
+         folder of your own)",
+        path.display(),
+        problem.fix(&path)
+    ))
 }
 
 /// Where the host keeps its placement verdicts (host/kept_verdicts.rs):
@@ -61,5 +79,24 @@ mod tests {
             assert_eq!(mode & 0o077, 0, "{} is {mode:o}", made.display());
         }
         create_private_dir(&folder).unwrap(); // there already: fine
+    }
+
+    #[test]
+    fn a_folder_others_can_write_is_refused_with_its_fix() {
+        let root = tempfile::tempdir().unwrap();
+        let folder = root.path().join("shared/compat");
+        std::fs::create_dir_all(&folder).unwrap();
+        let shared = root.path().join("shared");
+        // Made by another session under umask 000, say: anyone can replace `compat`.
+        std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let error = create_private_dir(&folder).unwrap_err();
+        assert_eq!(error.kind(), std::io::ErrorKind::PermissionDenied);
+        let message = error.to_string();
+        assert!(message.contains(&format!("{} is writable by group and others", shared.display())), "{message}");
+        assert!(message.contains(&format!("chmod go-w {}", shared.display())), "{message}");
+        assert!(untrusted(&folder).is_some());
+        std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o700)).unwrap();
+        assert_eq!(untrusted(&folder), None);
+        create_private_dir(&folder).unwrap();
     }
 }

@@ -195,6 +195,38 @@ fn a_missing_compiler_or_interpreter_is_one_clear_error() {
     );
 }
 
+/// The compat object runs as the host: one kept in a folder another user
+/// can write is never loaded, and the error names the fix.
+#[test]
+fn a_compat_folder_others_can_write_is_refused_with_its_fix() {
+    use std::os::unix::fs::PermissionsExt;
+    let (_, path) = &installed()[0];
+    let cache = tempfile::tempdir().unwrap();
+    let shared = cache.path().join("pyhost");
+    std::fs::create_dir_all(shared.join("compat")).unwrap();
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let mut command = bare(&["--python"]);
+    command.arg(path).env("XDG_CACHE_HOME", cache.path());
+    let writable = format!("{} is writable by group and others", shared.display());
+    let fix = format!("chmod go-w {}", shared.display());
+    fails_clearly(command, &["cannot keep the compat object", &writable, &fix]);
+}
+
+/// Without HOME (a service under systemd) the compat object is kept in a
+/// folder of the user's own under TMPDIR, not in one every user shares.
+#[test]
+fn without_a_home_the_compat_object_is_kept_in_a_folder_of_the_users_own() {
+    let (_, path) = &installed()[0];
+    let tmp = tempfile::tempdir().unwrap();
+    let mut command = bare(&["--python"]);
+    command.arg(path).arg("info").env_remove("HOME").env_remove("XDG_CACHE_HOME").env("TMPDIR", tmp.path());
+    let finished = run(command);
+    assert_eq!(finished.code(), 0, "{finished}");
+    let folder = tmp.path().join(format!("pyhost-{}/compat", pyhost::ownership::effective_uid()));
+    let objects: Vec<_> = std::fs::read_dir(&folder).unwrap().flatten().map(|e| e.file_name()).collect();
+    assert!(objects.iter().any(|name| name.to_string_lossy().ends_with(".so")), "{objects:?} in {}", folder.display());
+}
+
 /// CC as make reads it: a command and its arguments (`ccache gcc` is the
 /// common case; `env gcc -O1` stands in for it, ccache is not installed here).
 #[test]

@@ -94,16 +94,16 @@ pub struct KeptVerdicts {
 
 impl KeptVerdicts {
     /// The store under the user's cache (`cache::placement_dir`); None when
-    /// there is no cache folder.
+    /// there is no cache folder, or when another user could write it (a
+    /// planted verdict would put a module where its probe would not).
     pub fn open(read: bool) -> Option<KeptVerdicts> {
+        let dir = crate::cache::placement_dir()?;
+        if let Some(why) = dir.exists().then(|| crate::cache::untrusted(&dir)).flatten() {
+            tracing::warn!("placement verdicts are neither kept nor reused: {why}");
+            return None;
+        }
         let interpreter = info().compat_object.clone();
-        Some(KeptVerdicts {
-            dir: crate::cache::placement_dir()?,
-            identity: identity(),
-            interpreter,
-            read,
-            pruned: std::sync::Once::new(),
-        })
+        Some(KeptVerdicts { dir, identity: identity(), interpreter, read, pruned: std::sync::Once::new() })
     }
 
     fn question(&self, module: &Path, isolation: Isolation, site_dirs: &[PathBuf]) -> Question {

@@ -57,14 +57,20 @@ fn compiler_words(compiler: &OsString) -> (OsString, Vec<OsString>) {
 /// The cached object for `py`, compiled first if it is not there yet.
 pub fn build_or_reuse(py: &Interpreter) -> Result<PathBuf, LoadError> {
     let compiler = compiler();
-    let dir = crate::cache::dir().unwrap_or_else(std::env::temp_dir).join("pyhost/compat");
+    // No cache folder (no HOME, as under systemd): one per user in the
+    // temporary folder, where it is another user's only if they made it
+    // first, which create_private_dir refuses.
+    let dir = crate::cache::dir()
+        .map(|cache| cache.join("pyhost/compat"))
+        .unwrap_or_else(|| std::env::temp_dir().join(format!("pyhost-{}/compat", crate::ownership::effective_uid())));
     let object = dir.join(format!("py{}{}-{:016x}.so", py.version, py.abiflags, key(py, &compiler)));
+    let cache_error =
+        |e: std::io::Error| LoadError::Cache { version: py.version.clone(), dir: dir.clone(), why: e.to_string() };
+    // Before loading a kept object: it runs as the host.
+    crate::cache::create_private_dir(&dir).map_err(cache_error)?;
     if object.is_file() {
         return Ok(object);
     }
-    let cache_error =
-        |e: std::io::Error| LoadError::Cache { version: py.version.clone(), dir: dir.clone(), why: e.to_string() };
-    crate::cache::create_private_dir(&dir).map_err(cache_error)?;
     let sources = tempfile::tempdir().map_err(cache_error)?;
     for (name, text) in SOURCES {
         std::fs::write(sources.path().join(name), text).map_err(cache_error)?;

@@ -83,7 +83,7 @@ pub enum LoadError {
     NoCompiler { compiler: String, why: String },
     #[error("pyhost's compat layer does not compile against Python {version} ({executable}):\n{output}")]
     CompatBuild { version: String, executable: PathBuf, output: String },
-    #[error("cannot write the compat object for Python {version} under {dir}: {why}")]
+    #[error("cannot keep the compat object for Python {version} under {dir}: {why}")]
     Cache { version: String, dir: PathBuf, why: String },
     #[error("cannot load {path}: {why}")]
     Library { path: PathBuf, why: String },

@@ -11,6 +11,12 @@ use std::path::{Path, PathBuf};
 /// executable is the same file (path, size, mtime, inode) as when it was probed.
 pub fn probe(candidate: &Path) -> Result<String, String> {
     let Some(file) = cache_file(candidate) else { return interpreters::probe(candidate) };
+    // The answer names the libpython the host loads: never one from a
+    // folder another user could write (it is not stored there either).
+    let trusted = file.parent().is_some_and(|dir| !dir.exists() || crate::cache::untrusted(dir).is_none());
+    if !trusted {
+        return interpreters::probe(candidate);
+    }
     if let Ok(answer) = std::fs::read_to_string(&file) {
         return Ok(answer);
     }

@@ -565,8 +565,9 @@ impl Slot {
         true
     }
 
-    /// With `lanes`, interpreters are ended only when it has room (see
-    /// `stop`); without, at once.
+    /// With `lanes` (the host's stop), a module on a shared GIL waits for
+    /// its place in the stop gate, and interpreters are ended only when a
+    /// lane has room (see `stop`); without, at once.
     fn unload_held(&self, shared: &Arc<Shared>, to: State, lanes: Option<&EndLanes>) {
         let live = self.state().live.take();
         let Some(live) = live else {
@@ -580,6 +581,7 @@ impl Slot {
         };
         let Live { interpreter, instance, meta: _, queue, serve, serving: _, dispatcher, generation } = live;
         let timeout = shared.config.shutdown_timeout;
+        let pass = lanes.and_then(|l| l.stopping(interpreter.isolation()));
         let deadline = super::deadline::after(timeout);
         queue.close();
         let mut stuck = Vec::new();
@@ -600,6 +602,8 @@ impl Slot {
             }
         }
         drop(instance);
+        // Its Python work is done; ending it waits in a lane, not the gate.
+        drop(pass);
         {
             let _lane = lanes.map(|l| l.enter(interpreter.isolation()));
             self.recheck_kept();

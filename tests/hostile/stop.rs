@@ -155,6 +155,35 @@ fn every_module_is_told_to_stop_before_any_is_waited_for() {
     assert_eq!(report["finalized"], true, "{report}");
 }
 
+/// Modules on a shared GIL enter their stop a few at a time (the host's
+/// stop gate lets in 4), but one still inside after a short grace no longer
+/// counts. Six shared modules at the barrier: each shutdown() waits until
+/// all six have begun, so they all stop cleanly only if the ones waiting
+/// gave their places up; a gate that held its places until its modules
+/// returned would leave the last two outside until the first four timed out.
+#[test]
+fn more_shared_modules_than_the_stop_gate_admits_all_reach_shutdown() {
+    assert!(common::isolations().contains(&"shared".to_string()), "this build has no shared isolation");
+    let setup = Setup::new();
+    let barrier = setup.dir.path().join("barrier");
+    std::fs::create_dir(&barrier).unwrap();
+    let names: Vec<String> = (1..=6).map(|i| format!("shared_at_barrier_{i}")).collect();
+    let mut config = String::from("shutdown_timeout = 20\nprobe = false\nisolation = \"shared\"\n");
+    for name in &names {
+        setup.module(name, AT_BARRIER);
+        let dir = path_str(&barrier);
+        config.push_str(&format!("[modules.{name}.options]\ndir = {dir:?}\ncount = {}\n", names.len()));
+    }
+    let host = setup.config(&config).start(&[]);
+    wait_running(&host, &names);
+    let (finished, report) = host.stop();
+    assert_eq!(finished.code(), 0, "{finished}");
+    for name in &names {
+        assert_stopped_cleanly(&report, name);
+    }
+    assert_eq!(report["finalized"], true, "{report}");
+}
+
 #[test]
 fn a_module_slow_to_stop_holds_up_no_other_and_status_names_it() {
     let setup = Setup::new();

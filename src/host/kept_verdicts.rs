@@ -88,8 +88,9 @@ pub struct KeptVerdicts {
     interpreter: String,
     /// False: verdicts are only written (`pyhost run --reprobe`).
     read: bool,
-    /// Prune once per host, at its first kept verdict.
-    pruned: std::sync::Once,
+    /// The folder made (and checked) and pruned, once per host, at its
+    /// first kept verdict; Err: why nothing can be kept there.
+    ready: std::sync::OnceLock<Result<(), String>>,
 }
 
 impl KeptVerdicts {
@@ -103,7 +104,7 @@ impl KeptVerdicts {
             return None;
         }
         let interpreter = info().compat_object.clone();
-        Some(KeptVerdicts { dir, identity: identity(), interpreter, read, pruned: std::sync::Once::new() })
+        Some(KeptVerdicts { dir, identity: identity(), interpreter, read, ready: std::sync::OnceLock::new() })
     }
 
     fn question(&self, module: &Path, isolation: Isolation, site_dirs: &[PathBuf]) -> Question {
@@ -179,7 +180,18 @@ impl KeptVerdicts {
         if let Err(why) = self.try_keep(module, isolation, site_dirs, verdict, files) {
             tracing::debug!("[{name}] its placement verdict is not kept: {why}");
         }
-        self.pruned.call_once(|| self.prune());
+    }
+
+    /// Makes the folder, checking who may change it (a walk up to `/`), and
+    /// prunes it: once per host, not once per verdict.
+    fn ready(&self) -> Result<(), String> {
+        self.ready
+            .get_or_init(|| {
+                crate::cache::create_private_dir(&self.dir).map_err(|e| format!("{}: {e}", self.dir.display()))?;
+                self.prune();
+                Ok(())
+            })
+            .clone()
     }
 
     /// Removes the entries no start can reuse: a module that is gone, an
@@ -244,7 +256,7 @@ impl KeptVerdicts {
         let file = self.file_for(&question);
         let entry = Entry { question, verdict: verdict.clone(), files: seen };
         let text = serde_json::to_vec(&entry).map_err(|e| e.to_string())?;
-        crate::cache::create_private_dir(&self.dir).map_err(|e| format!("{}: {e}", self.dir.display()))?;
+        self.ready()?;
         // A rename: a host reading at the same time sees the old entry or the new, never half of one.
         let mut partial = tempfile::Builder::new()
             .prefix(".verdict-")

@@ -120,3 +120,102 @@ fn shell_quote(path: &Path) -> String {
         format!("'{}'", text.replace('\'', "'\\''"))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+
+    use super::*;
+
+    fn chmod(path: &Path, mode: u32) {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+
+    /// A private folder (0700, ours) under the system's temp folder, with
+    /// `a/b/module.py` in it, all 0755 / 0644.
+    fn tree() -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let b = dir.path().join("a/b");
+        std::fs::create_dir_all(&b).unwrap();
+        chmod(&dir.path().join("a"), 0o755);
+        chmod(&b, 0o755);
+        std::fs::write(b.join("module.py"), "").unwrap();
+        chmod(&b.join("module.py"), 0o644);
+        (dir, b.join("module.py"))
+    }
+
+    fn paths(problems: &[(PathBuf, Problem)]) -> Vec<PathBuf> {
+        problems.iter().map(|(p, _)| p.clone()).collect()
+    }
+
+    #[test]
+    fn a_private_tree_under_a_sticky_tmp_is_accepted() {
+        let (_dir, module) = tree();
+        let checker = Checker::for_this_process();
+        assert!(checker.check(&module).is_empty(), "{:?}", checker.check(&module));
+    }
+
+    #[test]
+    fn writable_by_group_or_others_is_refused_at_any_level() {
+        let (dir, module) = tree();
+        let checker = Checker::for_this_process();
+        for (path, mode, who) in [
+            (module.clone(), 0o646, "others"),
+            (module.clone(), 0o664, "its group"),
+            (module.parent().unwrap().to_path_buf(), 0o777, "group and others"),
+            (dir.path().join("a"), 0o757, "others"),
+        ] {
+            let before = std::fs::metadata(&path).unwrap().mode() & 0o7777;
+            chmod(&path, mode);
+            let problems = checker.check(&module);
+            assert_eq!(paths(&problems), vec![path.clone()], "{problems:?}");
+            assert!(matches!(problems[0].1, Problem::Writable { who: w, .. } if w == who), "{problems:?}");
+            chmod(&path, before);
+        }
+        assert!(checker.check(&module).is_empty());
+    }
+
+    #[test]
+    fn a_sticky_folder_is_accepted_above_the_target_but_not_as_it() {
+        let (dir, module) = tree();
+        let checker = Checker::for_this_process();
+        let a = dir.path().join("a");
+        chmod(&a, 0o1777);
+        assert!(checker.check(&module).is_empty(), "{:?}", checker.check(&module));
+        let problems = checker.check(&a);
+        assert_eq!(paths(&problems), vec![a.clone()], "{problems:?}");
+        // Without the sticky bit, anyone could rename b away and put theirs there.
+        chmod(&a, 0o777);
+        assert_eq!(paths(&checker.check(&module)), vec![a.clone()]);
+    }
+
+    #[test]
+    fn a_symlink_is_checked_as_written_and_as_resolved() {
+        let (dir, module) = tree();
+        let checker = Checker::for_this_process();
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(module.parent().unwrap(), &link).unwrap();
+        assert!(checker.check(&link.join("module.py")).is_empty());
+        chmod(module.parent().unwrap(), 0o777);
+        let problems = checker.check(&link.join("module.py"));
+        assert_eq!(paths(&problems), vec![module.parent().unwrap().to_path_buf()], "{problems:?}");
+    }
+
+    #[test]
+    fn the_owner_must_be_root_or_the_host_user() {
+        let (_dir, module) = tree();
+        let me = effective_uid();
+        if me == 0 {
+            // Root trusts itself and root: give the file to somebody else.
+            std::os::unix::fs::chown(&module, Some(4242), None).unwrap();
+            let problems = Checker::for_this_process().check(&module);
+            assert_eq!(paths(&problems), vec![module.clone()], "{problems:?}");
+            assert!(matches!(problems[0].1, Problem::Owner { owner: 4242, host: 0 }), "{problems:?}");
+        } else {
+            // Our own files, checked for another user, are not theirs to trust.
+            let problems = Checker::with_uid(me + 1).check(&module);
+            assert!(paths(&problems).contains(&module), "{problems:?}");
+            assert!(problems.iter().all(|(_, p)| matches!(p, Problem::Owner { .. })), "{problems:?}");
+        }
+    }
+}

@@ -41,7 +41,9 @@
 //!   notify() in progress may finish, shutdown() runs, then serve() and
 //!   notify() must return. At the host's shutdown every module is unloaded
 //!   at once, each on a thread of its own (see `stop`): the timeouts run
-//!   side by side, and only the ending of interpreters takes turns.
+//!   side by side; modules on a shared GIL go in a few at a time (one
+//!   slow to stop gives its place up after a short grace), and the ending
+//!   of interpreters takes turns.
 //! - Whatever did not return in time (serve(), notify(), shutdown(), the
 //!   import) is left running, and `leftover_threads` lists it, whatever
 //!   instance it belonged to, until it ends; so do Python threads an

@@ -36,8 +36,8 @@ pub(crate) struct EndLanes {
 /// processes: width 2, 4 and 8 stopped in the same time (2.0-2.3 s,
 /// against 2.4-2.9 s with no gate), with a third to a half of the context
 /// switches; 100 ms is many times what a trivial module's stop takes there.
-pub(crate) const GATE_WIDTH: usize = 4;
-pub(crate) const GATE_GRACE: Duration = Duration::from_millis(100);
+const GATE_WIDTH: usize = 4;
+const GATE_GRACE: Duration = Duration::from_millis(100);
 
 /// Lets modules on a shared GIL into their stop a few at a time.
 ///
@@ -59,7 +59,8 @@ pub(crate) struct StopGate {
 #[derive(Default)]
 struct GateState {
     next: u64,
-    /// (ticket, when it entered)
+    /// (ticket, when it entered) of those that still count: one past its
+    /// grace is dropped here at the next `enter`, or by its pass.
     entered: Vec<(u64, Instant)>,
 }
 
@@ -88,17 +89,16 @@ impl StopGate {
         let mut state = self.inside.lock().unwrap_or_else(|p| p.into_inner());
         loop {
             let now = Instant::now();
-            let counted: Vec<Instant> =
-                state.entered.iter().map(|(_, at)| *at).filter(|at| now.duration_since(*at) < self.grace).collect();
-            if counted.len() < self.width {
+            state.entered.retain(|(_, at)| now.duration_since(*at) < self.grace);
+            if state.entered.len() < self.width {
                 let ticket = state.next;
                 state.next += 1;
                 state.entered.push((ticket, now));
                 return Pass { gate: self, ticket };
             }
             // Room comes when one leaves (a notify), or when the one that
-            // entered first stops counting.
-            let first = counted.iter().min().copied().unwrap_or(now);
+            // entered first stops counting (the gate is full: there is one).
+            let first = state.entered.iter().map(|(_, at)| *at).min().unwrap_or(now);
             let until = (first + self.grace).saturating_duration_since(now);
             state = self.room.wait_timeout(state, until).unwrap_or_else(|p| p.into_inner()).0;
         }

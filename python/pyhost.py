@@ -707,10 +707,12 @@ def _host_bootstrap(module_name, site_dirs):
     added = [p for p in sys.path if p not in before]
     sys.path[:] = added + before
     _interpreter_module[0] = module_name
+    # Again on a second call: the placement probe bootstraps each module
+    # again in a copy of its process (a fork of its own), which is the host.
+    _host_pid[0] = os.getpid()
     if _installed:
         return
     _installed.append(True)
-    _host_pid[0] = os.getpid()
     sys.dont_write_bytecode = True  # a host does not write into module folders
     os._exit = _guarded_os_exit
     os.abort = _guarded_os_abort

@@ -14,7 +14,9 @@
 //! host): each module's module.py is imported in a sub-interpreter of the
 //! requested isolation, the extensions it brings in are listed, and each of
 //! those not seen before in this child is then imported once more in a
-//! fresh sub-interpreter. An extension that refuses there is main-only, and
+//! fresh sub-interpreter. Each module's import happens in a copy of the
+//! child (a fork) taken from one interpreter bootstrapped once, so no
+//! module's import sees another's, and one that crashes ends only its copy. An extension that refuses there is main-only, and
 //! every module that uses one, or that refused outright, is placed in the
 //! main interpreter from the start, so the main interpreter is the first and
 //! only importer. A refusal the probe could not foresee still falls back to
@@ -37,13 +39,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
 use crate::child::{ChildError, ChildSpec};
-use crate::python::{InitConfig, Interpreter, Isolation, PyException, Python};
+use crate::python::{CopyAnswer, InitConfig, Interpreter, Isolation, PyException, Python, Reply};
 
 use super::bounded::{self, Waited};
 use super::config::DEFAULT_LOAD_TIMEOUT;
@@ -247,6 +248,12 @@ fn probe_one(
 
 /// The child's side: `pyhost __probe`, request on stdin, one verdict per
 /// line on stdout (NDJSON), each written as soon as it is final.
+///
+/// Each module is imported in a copy of this process (a fork) made from an
+/// interpreter of the requested isolation with pyhost's bootstrap done once
+/// here: making and bootstrapping an interpreter per module was most of the
+/// probe's cost (README, "Performance at scale"). Whatever a module's import
+/// leaves behind, threads, extensions, a crash, ends with its copy.
 pub fn run_probe_child() -> anyhow::Result<()> {
     let request: ProbeRequest = serde_json::from_reader(std::io::stdin())?;
     let mut out = VerdictOut::take_stdout()?;
@@ -256,17 +263,28 @@ pub fn run_probe_child() -> anyhow::Result<()> {
         other => Err(format!("`{other}` is not available while probing")),
     });
     let python = Python::initialize(&InitConfig::default())?;
-    let mut probing = Probing {
-        python: python.handle(),
-        request: &request,
-        budget_end: super::deadline::after(request.budget()),
-        extensions: BTreeMap::new(),
-        kept: Vec::new(),
-    };
     let outcome = (|| -> anyhow::Result<()> {
+        let Some((first, _)) = request.modules.first() else { return Ok(()) };
+        let template = python.new_interpreter(request.isolation)?;
+        {
+            // Bootstrapped under a module's name, as a load is: each copy
+            // names its own module again.
+            let gil = template.gil()?;
+            pyside::bootstrap(&gil, Some(first), &request.site_dirs)?;
+        }
+        let mut probing = Probing {
+            python: python.handle(),
+            template,
+            request: &request,
+            budget_end: super::deadline::after(request.budget()),
+            extensions: BTreeMap::new(),
+        };
         for (name, path) in &request.modules {
-            let Some((verdict, files)) = probing.module(name, path)? else { break };
-            out.write(ModuleVerdict { module: name.clone(), verdict, files })?;
+            match probing.module(name, path)? {
+                Probed::Verdict(verdict, files) => out.write(ModuleVerdict { module: name.clone(), verdict, files })?,
+                Probed::Unanswered => {}
+                Probed::OutOfTime => break,
+            }
         }
         Ok(())
     })();
@@ -312,75 +330,136 @@ impl VerdictOut {
     }
 }
 
+/// What probing one module came to.
+enum Probed {
+    /// Its verdict, and the files it rests on if they are all known.
+    Verdict(Verdict, Option<Vec<PathBuf>>),
+    /// Its copy ended without a verdict (a crash in its import, say): the
+    /// host's fallback at load time applies.
+    Unanswered,
+    /// The budget is spent: no more modules are probed.
+    OutOfTime,
+}
+
+/// What a module's copy sends back.
+#[derive(Serialize, Deserialize)]
+enum CopyReport {
+    Verdict {
+        verdict: Verdict,
+        files: Option<Vec<PathBuf>>,
+        /// What the copy learned of extensions not known before it: each
+        /// is imported again once per probe, not once per module.
+        learned: BTreeMap<String, Option<String>>,
+    },
+    OutOfTime,
+    /// Python could not be used at all (an interpreter not made, say):
+    /// the probe ends with this error, as it would have in one process.
+    Failed(String),
+}
+
 /// The probe child at work.
 struct Probing<'r> {
     python: crate::python::PythonHandle,
+    /// Made and bootstrapped once; never imports a module itself (its
+    /// copies do).
+    template: Interpreter,
     request: &'r ProbeRequest,
     budget_end: Instant,
     /// Extension -> why it refuses a second import (None: it does not, or
-    /// that could not be told): each is imported again once per child.
+    /// that could not be told).
     extensions: BTreeMap<String, Option<String>>,
-    /// Interpreters are not ended here: ending one and importing the same
-    /// single-phase extension in the next is itself a crash on some versions
-    /// (3.11's _decimal). The process exits without that.
-    kept: Vec<Interpreter>,
 }
 
+/// How long past the budget's end a copy may take to answer: it bounds its
+/// own imports, so only one stuck where it cannot (in C, holding the GIL,
+/// with its watchdog unable to read the stack) runs into this.
+const COPY_GRACE: Duration = Duration::from_secs(5);
+
 impl Probing<'_> {
-    /// The verdict on one module, and the files it rests on if they are all
-    /// known; None once the budget is spent.
-    fn module(&mut self, name: &str, path: &Path) -> anyhow::Result<Option<(Verdict, Option<Vec<PathBuf>>)>> {
+    /// Probes one module in a copy of this process.
+    fn module(&mut self, name: &str, path: &Path) -> anyhow::Result<Probed> {
         let Some(timeout) = within_budget(self.request.load_timeout(name), self.budget_end) else {
             tracing::warn!("the placement probe ran out of time before {name}");
-            return Ok(None);
+            return Ok(Probed::OutOfTime);
         };
-        let made: Arc<Mutex<Option<Interpreter>>> = Arc::default();
-        let work = {
-            let (handle, made, name, path) =
-                (self.python.clone(), Arc::clone(&made), name.to_string(), path.to_owned());
-            let (isolation, site_dirs) = (self.request.isolation, self.request.site_dirs.clone());
-            move || -> crate::python::Result<(Interpreter, crate::python::Result<pyside::Probed>)> {
-                let interpreter = handle.new_interpreter(isolation)?;
-                *made.lock().unwrap_or_else(|p| p.into_inner()) = Some(interpreter.clone());
-                let outcome = {
-                    let gil = interpreter.gil()?;
-                    pyside::bootstrap(&gil, Some(&name), &site_dirs).and_then(|()| pyside::probe(&gil, &name, &path))
-                };
-                Ok((interpreter, outcome))
+        let deadline = self.budget_end + COPY_GRACE;
+        let answer = crate::python::ask_a_copy(deadline, |reply| {
+            let report = self.in_copy(name, path, timeout, &reply);
+            let bytes = serde_json::to_vec(&report).unwrap_or_default();
+            reply.send(&bytes)
+        })
+        .map_err(|error| anyhow::anyhow!("probing {name}: {error}"))?;
+        let report = match answer {
+            CopyAnswer::Answered(bytes) => serde_json::from_slice::<CopyReport>(&bytes)
+                .map_err(|error| anyhow::anyhow!("probing {name}: its copy's answer was not understood: {error}"))?,
+            CopyAnswer::Ended(how) => {
+                tracing::warn!("probing {name}: its import ended the process ({how}) before a verdict");
+                return Ok(Probed::Unanswered);
+            }
+            CopyAnswer::TimedOut => {
+                tracing::warn!("probing {name}: no verdict by the end of the probe's time; it was killed");
+                return Ok(Probed::OutOfTime);
             }
         };
-        let (interpreter, outcome) = match bounded::run_bounded(format!("probe:{name}"), timeout, work, drop) {
-            Waited::Done(made) => made?,
-            Waited::Lost => anyhow::bail!("probing {name}: its thread panicked"),
-            Waited::Abandoned { thread, .. } => {
-                let interpreter = made.lock().unwrap_or_else(|p| p.into_inner()).clone();
-                let stack = interpreter.and_then(|i| bounded::stack_of(&i, thread, name));
-                let folder = path.parent().unwrap_or(path).to_string_lossy().into_owned();
-                let summary = format!("import did not finish in {}", bounded::seconds(timeout));
-                let message = bounded::describe_hang(&summary, stack, &folder);
-                let hung = Verdict::Hung(format!("{message} (in the placement probe; not imported again)"));
-                return Ok(Some((hung, None)));
+        match report {
+            CopyReport::Verdict { verdict, files, learned } => {
+                self.extensions.extend(learned);
+                Ok(Probed::Verdict(verdict, files))
+            }
+            CopyReport::OutOfTime => Ok(Probed::OutOfTime),
+            CopyReport::Failed(why) => anyhow::bail!("probing {name}: {why}"),
+        }
+    }
+
+    /// In the copy: imports the module in the template interpreter, on this
+    /// thread (the one that bootstrapped it, as a load imports on the thread
+    /// that made its interpreter), watched by a thread that answers with
+    /// the stack where the import sat if it does not finish in `timeout`.
+    fn in_copy(&self, name: &str, path: &Path, timeout: Duration, reply: &Reply) -> CopyReport {
+        let (done, over) = std::sync::mpsc::channel::<()>();
+        let watchdog = {
+            let (template, reply, name) = (self.template.clone(), reply.clone(), name.to_string());
+            let folder = path.parent().unwrap_or(path).to_string_lossy().into_owned();
+            let importer = std::thread::current().id();
+            move || {
+                if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = over.recv_timeout(timeout) {
+                    let stack = bounded::stack_of(&template, importer, &name);
+                    let summary = format!("import did not finish in {}", bounded::seconds(timeout));
+                    let message = bounded::describe_hang(&summary, stack, &folder);
+                    let verdict = Verdict::Hung(format!("{message} (in the placement probe; not imported again)"));
+                    let report = CopyReport::Verdict { verdict, files: None, learned: BTreeMap::new() };
+                    reply.send(&serde_json::to_vec(&report).unwrap_or_default())
+                }
             }
         };
-        self.kept.push(interpreter);
+        if let Err(error) = crate::python::threads::builder(format!("probe:{name}:watch")).spawn(watchdog) {
+            return CopyReport::Failed(format!("no thread to watch its import: {error}"));
+        }
+        let outcome = self.template.gil().and_then(|gil| {
+            pyside::bootstrap(&gil, Some(name), &self.request.site_dirs).and_then(|()| pyside::probe(&gil, name, path))
+        });
+        drop(done);
         let found = match outcome {
             Ok(found) => found,
             Err(crate::python::Error::Python(error)) if is_refusal(&error) => {
-                return Ok(Some((Verdict::MainOnly(format!("refuses a sub-interpreter: {}", error.message)), None)));
+                let verdict = Verdict::MainOnly(format!("refuses a sub-interpreter: {}", error.message));
+                return CopyReport::Verdict { verdict, files: None, learned: BTreeMap::new() };
             }
-            // Not a placement question; the real load reports it.
-            Err(error) => {
+            Err(error @ crate::python::Error::Python(_)) => {
+                // Not a placement question; the real load reports it.
                 tracing::debug!("probing {name}: {error}");
-                return Ok(Some((Verdict::Fine, None)));
+                return CopyReport::Verdict { verdict: Verdict::Fine, files: None, learned: BTreeMap::new() };
             }
+            Err(error) => return CopyReport::Failed(error.to_string()),
         };
         let mut verdict = Verdict::Fine;
+        let mut learned = BTreeMap::new();
         for extension in found.extensions {
             let refused = match self.extensions.get(&extension) {
                 Some(known) => known.clone(),
                 None => {
-                    let Some(answer) = self.import_again(&extension, path)? else { return Ok(None) };
-                    self.extensions.insert(extension.clone(), answer.clone());
+                    let Some(answer) = self.import_again(&extension, path) else { return CopyReport::OutOfTime };
+                    learned.insert(extension.clone(), answer.clone());
                     answer
                 }
             };
@@ -388,47 +467,57 @@ impl Probing<'_> {
                 verdict = Verdict::MainOnly(format!("imports {extension}, which refuses sub-interpreters: {message}"));
             }
         }
-        Ok(Some((verdict, Some(found.files))))
+        CopyReport::Verdict { verdict, files: Some(found.files), learned }
     }
 
-    /// Imports `extension` in a fresh interpreter, with the folders the
+    /// In the copy, after the module's import there: imports `extension`
+    /// in a fresh interpreter of this process (the module's import was the
+    /// first, which is what PyO3's refusal depends on), with the folders the
     /// module at `path` saw: Some(why it refused, if it did); None once the
     /// budget is spent.
-    fn import_again(&mut self, extension: &str, path: &Path) -> anyhow::Result<Option<Option<String>>> {
+    fn import_again(&self, extension: &str, path: &Path) -> Option<Option<String>> {
         let Some(timeout) = within_budget(self.request.extension_timeout, self.budget_end) else {
             tracing::warn!("the placement probe ran out of time before importing {extension} again");
-            return Ok(None);
+            return None;
         };
         let mut dirs = self.request.site_dirs.clone();
         dirs.extend(path.parent().map(Path::to_path_buf));
         let work = {
             let (handle, isolation, extension) = (self.python.clone(), self.request.isolation, extension.to_string());
-            move || -> crate::python::Result<(Interpreter, Option<String>)> {
-                let interpreter = handle.new_interpreter(isolation)?;
-                let refused = {
-                    let gil = interpreter.gil()?;
-                    match pyside::bootstrap(&gil, None, &dirs).and_then(|()| gil.import(&extension).map(drop)) {
-                        Err(crate::python::Error::Python(error)) if is_refusal(&error) => Some(error.message),
-                        Err(error) => {
-                            tracing::debug!("probing {extension} again: {error}");
-                            None
-                        }
-                        Ok(()) => None,
+            move || -> Option<String> {
+                let interpreter = match handle.new_interpreter(isolation) {
+                    Ok(interpreter) => interpreter,
+                    Err(error) => {
+                        tracing::debug!("probing {extension} again: {error}");
+                        return None;
                     }
                 };
-                Ok((interpreter, refused))
+                let gil = match interpreter.gil() {
+                    Ok(gil) => gil,
+                    Err(error) => {
+                        tracing::debug!("probing {extension} again: {error}");
+                        return None;
+                    }
+                };
+                match pyside::bootstrap(&gil, None, &dirs).and_then(|()| gil.import(&extension).map(drop)) {
+                    Err(crate::python::Error::Python(error)) if is_refusal(&error) => Some(error.message),
+                    Err(error) => {
+                        tracing::debug!("probing {extension} again: {error}");
+                        None
+                    }
+                    Ok(()) => None,
+                }
             }
         };
         match bounded::run_bounded(format!("probe:{extension}"), timeout, work, drop) {
-            Waited::Done(made) => {
-                let (interpreter, refused) = made?;
-                self.kept.push(interpreter);
-                Ok(Some(refused))
+            Waited::Done(refused) => Some(refused),
+            Waited::Lost => {
+                tracing::warn!("probing {extension} again: its thread panicked");
+                Some(None)
             }
-            Waited::Lost => anyhow::bail!("probing {extension} again: its thread panicked"),
             Waited::Abandoned { .. } => {
                 tracing::warn!("importing {extension} again did not finish in the placement probe");
-                Ok(Some(None))
+                Some(None)
             }
         }
     }

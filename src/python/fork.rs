@@ -80,3 +80,233 @@ pub fn write_stderr(text: &str) {
         rest = &rest[written as usize..];
     }
 }
+
+/// What came of a question put to a copy of this process (`ask_a_copy`).
+#[derive(Debug)]
+pub enum CopyAnswer {
+    /// The bytes it answered with.
+    Answered(Vec<u8>),
+    /// It ended without answering: how ("exit status 1", "signal 11").
+    Ended(String),
+    /// No answer by the deadline: it was killed.
+    TimedOut,
+}
+
+/// Where a copy made by `ask_a_copy` sends its one answer. The first to
+/// send (the work, or a watchdog beside it) ends the copy with its answer;
+/// any later sender waits for that end.
+#[derive(Clone)]
+pub struct Reply {
+    fd: std::os::fd::RawFd,
+    claimed: std::sync::Arc<AtomicBool>,
+}
+
+impl Reply {
+    pub fn send(&self, answer: &[u8]) -> ! {
+        if self.claimed.swap(true, Ordering::SeqCst) {
+            loop {
+                std::thread::park();
+            }
+        }
+        // A length first: the parent reads exactly the answer, and never
+        // waits for an end of file that a process the copy started (holding
+        // the pipe) could keep from coming.
+        let mut framed = (answer.len() as u64).to_le_bytes().to_vec();
+        framed.extend_from_slice(answer);
+        let mut rest = &framed[..];
+        while !rest.is_empty() {
+            // SAFETY: the pointer and length describe `rest`; fd is the
+            // copy's write end of the pipe, open until this process ends.
+            let written = unsafe { libc::write(self.fd, rest.as_ptr().cast(), rest.len()) };
+            if written <= 0 {
+                if std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
+                    continue;
+                }
+                // SAFETY: _exit ends the process at once.
+                unsafe { libc::_exit(1) }
+            }
+            rest = &rest[written as usize..];
+        }
+        // SAFETY: _exit ends the process at once: no destructor, no atexit
+        // handler, no finalizing of the Python the copy inherited.
+        unsafe { libc::_exit(0) }
+    }
+}
+
+/// Forks a copy of this process to run `work`, which answers through the
+/// `Reply` it is given (a work that returns without answering ends its
+/// copy with status 1), and waits for the answer until `deadline`; a copy
+/// still running then is killed.
+///
+/// What this buys the placement probe: a copy starts from everything the
+/// parent had made (an interpreter with pyhost's bootstrap done), which a
+/// fresh interpreter would make again at several milliseconds a module, and
+/// whatever the copy imports or crashes on ends with it.
+///
+/// Unlike a fork in module code (`in_forked_child`), the copy is the host's
+/// own: this process must have no other thread when it forks (checked; an
+/// error otherwise), so no lock or GIL is held by a thread the copy lacks,
+/// and the one thread it has is the one that made the parent's thread
+/// states. The copy may then take GILs and start threads as the parent would.
+pub fn ask_a_copy(deadline: std::time::Instant, work: impl FnOnce(Reply)) -> std::io::Result<CopyAnswer> {
+    let threads = std::fs::read_dir("/proc/self/task")?.count();
+    if threads != 1 {
+        return Err(std::io::Error::other(format!(
+            "a copy of this process can only be made while it has one thread, not {threads}"
+        )));
+    }
+    let mut ends = [0; 2];
+    // SAFETY: ends is a valid array of two descriptors for pipe2 to fill.
+    if unsafe { libc::pipe2(ends.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: pipe2 succeeded, so both are open descriptors that nothing
+    // else owns.
+    let (read_end, write_end) = unsafe {
+        use std::os::fd::FromRawFd;
+        (std::fs::File::from_raw_fd(ends[0]), std::os::fd::OwnedFd::from_raw_fd(ends[1]))
+    };
+    let forked_before = in_forked_child();
+    // SAFETY: this process has one thread (checked above), so the copy
+    // lacks no thread and no lock is held by one; glibc's fork handlers make
+    // malloc usable in the copy.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    if pid == 0 {
+        // The copy is the host's own, not a module's fork.
+        FORKED.store(forked_before, Ordering::Relaxed);
+        drop(read_end);
+        use std::os::fd::IntoRawFd;
+        let reply = Reply { fd: write_end.into_raw_fd(), claimed: Default::default() };
+        work(reply);
+        // A work that returned without answering: the copy ends as a failure.
+        // SAFETY: _exit ends the process at once.
+        unsafe { libc::_exit(1) }
+    }
+    drop(write_end);
+    Ok(wait_for_answer(pid, read_end, deadline))
+}
+
+/// Reads the copy's framed answer, or learns how it ended, by `deadline`.
+fn wait_for_answer(pid: libc::pid_t, mut from: std::fs::File, deadline: std::time::Instant) -> CopyAnswer {
+    use std::io::Read;
+    use std::os::fd::AsRawFd;
+    let mut got = Vec::new();
+    let mut chunk = [0u8; 8192];
+    loop {
+        if let Some(answer) = framed(&got) {
+            reap(pid);
+            return CopyAnswer::Answered(answer.to_vec());
+        }
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            // SAFETY: pid is this process's child, not yet reaped.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            reap(pid);
+            return CopyAnswer::TimedOut;
+        }
+        // A slice at a time: a copy that died while a process it started
+        // holds the pipe open gives no end of file, only its exit.
+        let slice = left.min(std::time::Duration::from_millis(100)).as_millis().max(1) as libc::c_int;
+        let mut poll = libc::pollfd { fd: from.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+        // SAFETY: poll is given one valid pollfd.
+        let ready = unsafe { libc::poll(&mut poll, 1, slice) };
+        if ready > 0 {
+            match from.read(&mut chunk) {
+                Ok(0) => return ended(pid, &got),
+                Ok(n) => got.extend_from_slice(&chunk[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) => return ended(pid, &got),
+            }
+        } else if let Some(status) = try_reap(pid) {
+            // What it wrote before it ended is in the pipe already; read
+            // only that (a process it started may hold the pipe open).
+            loop {
+                let mut poll = libc::pollfd { fd: from.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+                // SAFETY: as above; a zero timeout only looks.
+                if unsafe { libc::poll(&mut poll, 1, 0) } <= 0 {
+                    break;
+                }
+                match from.read(&mut chunk) {
+                    Ok(n) if n > 0 => got.extend_from_slice(&chunk[..n]),
+                    _ => break,
+                }
+            }
+            return match framed(&got) {
+                Some(answer) => CopyAnswer::Answered(answer.to_vec()),
+                None => CopyAnswer::Ended(status),
+            };
+        }
+    }
+}
+
+/// The answer, once all of it is in.
+fn framed(got: &[u8]) -> Option<&[u8]> {
+    let length = u64::from_le_bytes(got.get(..8)?.try_into().ok()?) as usize;
+    got.get(8..8usize.checked_add(length)?)
+}
+
+fn ended(pid: libc::pid_t, got: &[u8]) -> CopyAnswer {
+    let status = reap(pid);
+    match framed(got) {
+        Some(answer) => CopyAnswer::Answered(answer.to_vec()),
+        None => CopyAnswer::Ended(status),
+    }
+}
+
+/// Waits for the child to end: how it ended.
+fn reap(pid: libc::pid_t) -> String {
+    let mut status = 0;
+    loop {
+        // SAFETY: status is a valid out-parameter; pid is this process's child.
+        let done = unsafe { libc::waitpid(pid, &mut status, 0) };
+        if done == pid {
+            return describe(status);
+        }
+        if done < 0 && std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
+            return "its end could not be read".into();
+        }
+    }
+}
+
+/// How the child ended, if it has.
+fn try_reap(pid: libc::pid_t) -> Option<String> {
+    let mut status = 0;
+    // SAFETY: as in reap.
+    let done = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
+    (done == pid).then(|| describe(status))
+}
+
+fn describe(status: libc::c_int) -> String {
+    if libc::WIFSIGNALED(status) {
+        format!("signal {}", libc::WTERMSIG(status))
+    } else {
+        format!("exit status {}", libc::WEXITSTATUS(status))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_copy_is_made_while_other_threads_run() {
+        // The test harness runs this on a thread of its own, beside main.
+        let answer = ask_a_copy(std::time::Instant::now(), |reply| reply.send(b"made"));
+        let error = answer.expect_err("a copy made beside other threads");
+        assert!(error.to_string().contains("only be made while it has one thread"), "{error}");
+    }
+
+    #[test]
+    fn an_answer_is_whole_only_once_its_length_is_in() {
+        let mut got = 5u64.to_le_bytes().to_vec();
+        assert_eq!(framed(&got[..4]), None);
+        assert_eq!(framed(&got), None);
+        got.extend_from_slice(b"hel");
+        assert_eq!(framed(&got), None);
+        got.extend_from_slice(b"lo and more");
+        assert_eq!(framed(&got), Some(&b"hello"[..]));
+    }
+}

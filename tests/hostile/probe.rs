@@ -60,7 +60,8 @@ fn modules_load_while_the_probe_still_waits_on_a_later_one() {
 }
 
 /// Kills the process that imports it if that is the placement probe's child
-/// (`pyhost __probe`); in the host it is a fine module.
+/// (`pyhost __probe`, or the copy of it each module is imported in); in the
+/// host it is a fine module.
 const KILLS_THE_PROBE: &str = r#"
 import os
 import signal
@@ -78,7 +79,7 @@ class Survives(pyhost.Module):
 "#;
 
 #[test]
-fn a_probe_that_dies_mid_stream_leaves_the_rest_to_the_fallback() {
+fn a_module_that_kills_its_probe_copy_costs_only_its_own_verdict() {
     let setup = Setup::new();
     setup.module("a_fine", FINE).module("b_kills_the_probe", KILLS_THE_PROBE).module("c_fine", FINE);
     let host = setup.start(&[]);
@@ -89,8 +90,74 @@ fn a_probe_that_dies_mid_stream_leaves_the_rest_to_the_fallback() {
     host.assert_witness_alive(Duration::from_secs(10));
     let (finished, _) = host.stop();
     assert_eq!(finished.code(), 0, "{finished}");
-    assert!(finished.stderr.contains("placement probe failed"), "{finished}");
-    assert!(finished.stderr.contains("SIGKILL"), "{finished}");
-    assert!(finished.stderr.contains("has no verdict on, after the others"), "{finished}");
+    // Each module is imported in a copy of the probe's process: the kill
+    // ends b's copy, and the probe goes on to c.
+    assert!(
+        finished.stderr.contains("probing b_kills_the_probe: its import ended the process (signal 9) before a verdict"),
+        "{finished}"
+    );
+    assert!(!finished.stderr.contains("placement probe failed"), "{finished}");
+    // One: a_fine and c_fine had their verdicts.
+    assert!(
+        finished.stderr.contains("loading 1 module(s) the placement probe has no verdict on, after the others"),
+        "{finished}"
+    );
     assert!(!finished.stderr.contains("Fatal Python error"), "{finished}");
+}
+
+/// At import, leaves a mark in its interpreter's builtins and in
+/// sys.modules.
+const LEAVES_A_MARK: &str = r#"
+import sys
+
+import pyhost
+
+try:
+    import builtins
+except ImportError:  # 2.7
+    import __builtin__ as builtins
+builtins.pyhost_probe_mark = True
+sys.modules['pyhost_probe_mark'] = sys
+
+
+class Marks(pyhost.Module):
+    def serve(self):
+        self.stopping.wait()
+"#;
+
+/// Refuses a sub-interpreter, as an extension that does not support one
+/// does, if it finds a mark left by another module's import.
+const REFUSES_IF_MARKED: &str = r#"
+import sys
+
+import pyhost
+
+try:
+    import builtins
+except ImportError:  # 2.7
+    import __builtin__ as builtins
+if getattr(builtins, 'pyhost_probe_mark', False) or 'pyhost_probe_mark' in sys.modules:
+    raise ImportError('marked: does not support loading in subinterpreters')
+
+
+class Clean(pyhost.Module):
+    def serve(self):
+        self.stopping.wait()
+"#;
+
+#[test]
+fn what_one_module_imports_in_the_probe_is_not_seen_by_the_next() {
+    let setup = Setup::new();
+    // In name order: the probe imports a_marks first.
+    setup.module("a_marks", LEAVES_A_MARK).module("b_checks", REFUSES_IF_MARKED);
+    let host = setup.start(&[]);
+    host.wait_started(LONG);
+    for name in ["a_marks", "b_checks"] {
+        host.wait_for_state(name, "running", LONG);
+    }
+    let (finished, report) = host.stop();
+    assert_eq!(finished.code(), 0, "{finished}");
+    let checked = crate::harness::module(&report, "b_checks");
+    assert_ne!(checked["isolation"], "main", "the probe saw a_marks's mark in b_checks's import: {checked}");
+    assert!(checked["placement"].is_null(), "{checked}");
 }

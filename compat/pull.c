@@ -12,15 +12,54 @@
 #include "internal.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #define PULLER_NAME "pyhost.puller"
 
 typedef struct {
     ph_pull_fn pull;
     void *ctx;
+    /* The first text of the pair handed out last, as a str, and its bytes:
+     * a batch's events mostly share their name, which is then made once. */
+    PyObject *last_first;
+    char *last_first_text;
+    size_t last_first_len;
 } puller;
 
-static void free_puller(PyObject *capsule) { free(PyCapsule_GetPointer(capsule, PULLER_NAME)); }
+static void forget_first(puller *p) {
+    Py_CLEAR(p->last_first);
+    free(p->last_first_text);
+    p->last_first_text = NULL;
+    p->last_first_len = 0;
+}
+
+static void free_puller(PyObject *capsule) {
+    puller *p = (puller *)PyCapsule_GetPointer(capsule, PULLER_NAME);
+    if (p == NULL) return;
+    forget_first(p);
+    free(p);
+}
+
+/* A new reference to `first` as a str: the one made for the pair before
+ * when the text is the same. */
+static PyObject *first_as_str(puller *p, const char *first, size_t first_len) {
+    if (p->last_first != NULL && p->last_first_len == first_len && memcmp(p->last_first_text, first, first_len) == 0) {
+        Py_INCREF(p->last_first);
+        return p->last_first;
+    }
+    PyObject *made = ph_str_from_utf8(first, first_len);
+    if (made == NULL) return NULL;
+    char *text = (char *)malloc(first_len ? first_len : 1);
+    forget_first(p);
+    if (text != NULL) {
+        memcpy(text, first, first_len);
+        Py_INCREF(made);
+        p->last_first = made;
+        p->last_first_text = text;
+        p->last_first_len = first_len;
+    }
+    return made;
+}
 
 static PyObject *puller_call(PyObject *self, PyObject *unused) {
     puller *p = (puller *)PyCapsule_GetPointer(self, PULLER_NAME);
@@ -28,7 +67,7 @@ static PyObject *puller_call(PyObject *self, PyObject *unused) {
     const char *first = NULL, *second = NULL;
     size_t first_len = 0, second_len = 0;
     if (p->pull == NULL || !p->pull(p->ctx, &first, &first_len, &second, &second_len)) Py_RETURN_NONE;
-    PyObject *a = ph_str_from_utf8(first, first_len);
+    PyObject *a = first_as_str(p, first, first_len);
     PyObject *b = a ? ph_str_from_utf8(second, second_len) : NULL;
     PyObject *pair = b ? PyTuple_Pack(2, a, b) : NULL;
     Py_XDECREF(a);
@@ -44,6 +83,9 @@ ph_obj *ph_puller_new(ph_pull_fn pull, void *ctx) {
     if (p == NULL) return PyErr_NoMemory();
     p->pull = pull;
     p->ctx = ctx;
+    p->last_first = NULL;
+    p->last_first_text = NULL;
+    p->last_first_len = 0;
     PyObject *capsule = PyCapsule_New(p, PULLER_NAME, free_puller);
     if (capsule == NULL) {
         free(p);
@@ -63,4 +105,5 @@ void ph_puller_close(ph_obj *function) {
     }
     p->pull = NULL;
     p->ctx = NULL;
+    forget_first(p);
 }

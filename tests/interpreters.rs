@@ -204,6 +204,47 @@ fn text_bytes_and_non_utf8_paths_round_trip() {
     });
 }
 
+/// A puller hands out every pair as it was given, the first texts of
+/// consecutive pairs the same or not (compat reuses the str it made for
+/// the first text of the pair before when the text is the same).
+#[test]
+fn a_puller_hands_out_each_pair_as_given() {
+    isolated("a_puller_hands_out_each_pair_as_given", || {
+        let python = start();
+        let interpreter = python.new_interpreter(default_isolation()).unwrap();
+        let given: Vec<(String, String)> = [
+            ("tick", "{\"n\": 0}"),
+            ("tick", "{\"n\": 1}"),
+            ("tock", ""),
+            ("tick", "[]"),
+            ("", "x"),
+            ("", "y"),
+            ("t\u{e9}ck \u{1f40d}", "\u{65e5}"),
+            ("t\u{e9}ck \u{1f40d}", "z"),
+            ("ticks", "longer first text, same start"),
+            ("tick", "shorter again"),
+        ]
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect();
+        let gil = interpreter.gil().unwrap();
+        let mut left = given.clone().into_iter();
+        let mut next = || left.next();
+        let collect = gil.eval("lambda pull: list(iter(pull, None))").unwrap();
+        let pulled = gil
+            .with_puller(&mut next, |puller| {
+                collect
+                    .call(vec![puller])?
+                    .items()?
+                    .iter()
+                    .map(|pair| Ok((pair.item(0)?.to_text()?, pair.item(1)?.to_text()?)))
+                    .collect::<pyhost::python::Result<Vec<(String, String)>>>()
+            })
+            .unwrap();
+        assert_eq!(pulled, given);
+    });
+}
+
 #[test]
 fn exceptions_and_sys_exit_are_captured_not_fatal() {
     isolated("exceptions_and_sys_exit_are_captured_not_fatal", || {

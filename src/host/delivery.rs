@@ -10,7 +10,9 @@
 //!
 //! The bound keeps a batch from holding the GIL for long: the GIL is
 //! given back after `BATCH_EVENTS` events or once `BATCH_TIME` has passed,
-//! whichever comes first (checked between two events; a single notify()
+//! whichever comes first (the clock is read every `CLOCK_EVERY` events, a
+//! clock read costing as much as a tenth of an event's delivery here;
+//! checked between two events; a single notify()
 //! is the module's own business, and CPython's own switch interval still
 //! lets other threads of a shared GIL in meanwhile). Order is kept: events
 //! reach notify() in the order they were queued. An exception from
@@ -29,6 +31,8 @@ use super::pyside;
 pub const BATCH_EVENTS: usize = 64;
 /// Time after which a batch gives the GIL back, at the next event.
 pub const BATCH_TIME: Duration = Duration::from_millis(2);
+/// Events between two readings of the clock for `BATCH_TIME`.
+const CLOCK_EVERY: usize = 8;
 
 /// Delivers the queue's events to `instance` until the queue is closed
 /// (Ok) or notify() raises (the error).
@@ -48,7 +52,8 @@ fn batch(gil: &Gil<'_>, queue: &NotifyQueue, instance: &OwnedObj, first: Notice)
     let mut next = || {
         let notice = match first.take() {
             Some(notice) => notice,
-            None if given >= BATCH_EVENTS || started.elapsed() >= BATCH_TIME => return None,
+            None if given >= BATCH_EVENTS => return None,
+            None if given % CLOCK_EVERY == 0 && started.elapsed() >= BATCH_TIME => return None,
             None => queue.next_now()?,
         };
         given += 1;

@@ -167,6 +167,8 @@ pub fn ask_a_copy(deadline: std::time::Instant, work: impl FnOnce(Reply)) -> std
         (std::fs::File::from_raw_fd(ends[0]), std::os::fd::OwnedFd::from_raw_fd(ends[1]))
     };
     let forked_before = in_forked_child();
+    // SAFETY: getpid has no preconditions.
+    let parent = unsafe { libc::getpid() };
     // SAFETY: this process has one thread (checked above), so the copy
     // lacks no thread and no lock is held by one; glibc's fork handlers make
     // malloc usable in the copy.
@@ -177,6 +179,15 @@ pub fn ask_a_copy(deadline: std::time::Instant, work: impl FnOnce(Reply)) -> std
     if pid == 0 {
         // The copy is the host's own, not a module's fork.
         FORKED.store(forked_before, Ordering::Relaxed);
+        // A copy outlives no parent (a SIGKILL leaves no one to end it):
+        // the kernel ends it with its parent, and if the parent is gone
+        // already it ends now.
+        // SAFETY: prctl, getppid and _exit only act on this process.
+        unsafe {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 || libc::getppid() != parent {
+                libc::_exit(1);
+            }
+        }
         drop(read_end);
         use std::os::fd::IntoRawFd;
         let reply = Reply { fd: write_end.into_raw_fd(), claimed: Default::default() };

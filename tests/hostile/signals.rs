@@ -52,6 +52,40 @@ fn sigterm_during_the_probe_stops_the_host_and_the_probe() {
     }
 }
 
+/// The parent of `pid`, from /proc.
+fn parent_of(pid: i32) -> i32 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    // "pid (comm) S ppid ...".
+    stat.rsplit_once(')').unwrap().1.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+#[test]
+fn sigkill_during_the_probe_leaves_neither_the_probe_nor_its_copy_behind() {
+    let setup = Setup::new();
+    setup.module("a_hangs", HANGS_ON_IMPORT);
+    let importer = setup.modules.join("a_hangs").join("importer");
+    let host = setup.start(&[]);
+    wait_for("the probe importing a_hangs", &host, || importer.exists());
+    // The import runs in a copy (a fork) of the probe's child.
+    let copy: i32 = std::fs::read_to_string(&importer).unwrap().parse().unwrap();
+    let probe = parent_of(copy);
+    assert_ne!(probe, host.pid(), "the module was imported by the host, not by the probe");
+    assert_eq!(parent_of(probe), host.pid(), "the probe is the host's child");
+    host.signal(libc::SIGKILL);
+    drop(host); // reaps it
+    // No one is left to end them but the kernel, told to when they began.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while running(copy) || running(probe) {
+        assert!(
+            Instant::now() < deadline,
+            "outlived a SIGKILLed host: the probe (pid {probe}) {}, its copy (pid {copy}) {}",
+            running(probe),
+            running(copy)
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 #[test]
 fn a_signal_ends_a_host_stuck_in_an_import() {
     let setup = Setup::new();

@@ -255,7 +255,9 @@ struct BaselineAnswer {
     ready_unix_ns: u128,
     rss_before_kib: u64,
     rss_after_kib: u64,
-    restart_ms: f64,
+    /// None with no restart cycles: JSON has no NaN (serde writes it as
+    /// null, which does not read back as a number).
+    restart_ms: Option<f64>,
     shutdown_s: f64,
 }
 
@@ -278,7 +280,7 @@ fn baseline_run(isolation: Isolation, modules: &[PathBuf], restarts: usize) -> a
         ready_s,
         rss_before_kib: answer.rss_before_kib,
         rss_after_kib: answer.rss_after_kib,
-        restart_ms: answer.restart_ms,
+        restart_ms: answer.restart_ms.unwrap_or(f64::NAN),
         shutdown_s: answer.shutdown_s,
     })
 }
@@ -314,8 +316,8 @@ pub fn run_baseline_child() -> anyhow::Result<()> {
     }
     python.finalize(Duration::from_secs(1))?;
     let shutdown_s = stopping.elapsed().as_secs_f64();
-    let answer =
-        BaselineAnswer { ready_unix_ns, rss_before_kib, rss_after_kib, restart_ms: median(restarts), shutdown_s };
+    let restart_ms = (!restarts.is_empty()).then(|| median(restarts));
+    let answer = BaselineAnswer { ready_unix_ns, rss_before_kib, rss_after_kib, restart_ms, shutdown_s };
     println!("{}", serde_json::to_string(&answer)?);
     Ok(())
 }

@@ -329,10 +329,14 @@ fn scale_text(report: &ScaleReport) -> String {
             stop.pyhost, stop.baseline, stop.ratio
         ));
         let restart = &run.restart_ms;
-        out.push_str(&format!(
-            "  restart (median)        {:>8.1} ms  {:>8.1} ms  {:>6.2}x  (no target)\n",
-            restart.pyhost, restart.baseline, restart.ratio
-        ));
+        if restart.pyhost.is_nan() && restart.baseline.is_nan() {
+            out.push_str("  restart                 not measured (--restarts 0)\n");
+        } else {
+            out.push_str(&format!(
+                "  restart (median)        {:>8.1} ms  {:>8.1} ms  {:>6.2}x  (no target)\n",
+                restart.pyhost, restart.baseline, restart.ratio
+            ));
+        }
     }
     out.push('\n');
     out.push_str(&report.notify.text());

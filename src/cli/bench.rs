@@ -304,6 +304,12 @@ fn scale_text(report: &ScaleReport) -> String {
             )),
             None => out.push_str("    started one by one: parallel starts need own-gil interpreters (3.12+)\n"),
         }
+        if let Some(bare) = &run.bare_parallel_start {
+            out.push_str(&format!(
+                "    bare own-gil interpreters made on {} threads at once {:.3} s against one by one {:.3} s: {:.2}x (CPython alone, the same run)\n",
+                bare.jobs, bare.parallel_s, bare.serial_s, bare.ratio
+            ));
+        }
         let rss = &run.rss_mib_per_module;
         out.push_str(&format!(
             "  memory per module       {:>7.2} MiB  {:>7.2} MiB  {:>6.2}x  ({} of <= {}x)\n",

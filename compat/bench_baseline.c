@@ -11,7 +11,10 @@
  *    prints the host's memory growth per restart beside this one's;
  *  - `pyhost bench scale`: N interpreters made and kept, each running a
  *    script (the module's import), then ended: what the host's start, memory
- *    and shutdown of N modules are set against.
+ *    and shutdown of N modules are set against. Own-GIL ones are also made
+ *    from several threads at once (src/python/baseline.rs, bare_parallel),
+ *    each thread with its own main-interpreter state, which
+ *    ph_bench_bare_new takes as it is: the parallel start's baseline.
  */
 #include "internal.h"
 

@@ -212,6 +212,9 @@ int ph_bench_soak_cycle(ph_tstate *main_ts, int isolation, const char *script, c
  * (PH_ISOLATION_SHARED or PH_ISOLATION_OWN_GIL) made as the host makes
  * them, `script` run in its __main__, and left alive with no state current.
  * main_ts: the calling thread's main-interpreter state, GIL not held.
+ * Own-GIL interpreters may be made by several threads at once, each with
+ * its own main_ts, as the host's parallel start makes them (the parallel
+ * baseline); compat refuses PH_ISOLATION_OWN_GIL where it does not exist.
  * Returns the new interpreter's first state (for ph_bench_bare_end, on this
  * thread), or NULL with the reason in *err (ph_free). */
 ph_tstate *ph_bench_bare_new(ph_tstate *main_ts, int isolation, const char *script, char **err);

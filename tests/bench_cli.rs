@@ -91,3 +91,44 @@ fn bench_notify_reports_both_paths_per_isolation() {
     assert_eq!(text.code(), 0, "{text}");
     assert!(text.stdout.contains("the target of >= 2x") && text.stdout.contains("one GIL hold per event"), "{text}");
 }
+
+/// `pyhost bench scale` on a few modules: every figure of the run, and on
+/// own-gil the parallel start beside CPython's own, the baseline's bare
+/// interpreters made on as many threads at once (the bench checks that it
+/// made all of them); before 3.12 neither, as nothing starts in parallel.
+/// Only that each figure is there is asserted, no timing.
+#[test]
+fn bench_scale_sets_the_parallel_start_beside_bare_interpreters() {
+    let finished = run(pyhost(["bench", "scale", "--json", "--modules", "4", "--restarts", "1"]));
+    assert_eq!(finished.code(), 0, "{finished}");
+    let report: serde_json::Value = serde_json::from_str(&finished.stdout).unwrap();
+    let runs = report["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 1, "{report}");
+    let run4 = &runs[0];
+    assert_eq!(run4["modules"], 4);
+    for figure in ["start_s", "start_warm_s", "start_without_probe_s", "rss_mib_per_module", "shutdown_s", "restart_ms"]
+    {
+        assert!(run4[figure]["pyhost"].as_f64().unwrap() > 0.0, "{figure}: {report}");
+        assert!(run4[figure]["baseline"].as_f64().unwrap() > 0.0, "{figure}: {report}");
+    }
+    let own_gil = report["isolation"] == "own-gil";
+    assert_eq!(own_gil, isolations()[0] == "own-gil", "the default isolation: {report}");
+    assert_eq!(run4["serial_start"].is_object(), own_gil, "{report}");
+    let bare = &run4["bare_parallel_start"];
+    assert_eq!(bare.is_object(), own_gil, "{report}");
+    if own_gil {
+        assert_eq!(bare["jobs"], report["cpus"], "{report}");
+        for key in ["parallel_s", "serial_s", "ratio"] {
+            assert!(bare[key].as_f64().unwrap() > 0.0, "{key}: {report}");
+        }
+        // The serial side is the start's own baseline, measured once.
+        assert_eq!(bare["serial_s"], run4["start_s"]["baseline"], "{report}");
+    }
+    // Text, with no restart cycle (the baseline's answer has no median then).
+    let text = run(pyhost(["bench", "scale", "--modules", "1", "--restarts", "0"]));
+    assert_eq!(text.code(), 0, "{text}");
+    assert!(text.stdout.contains("restart                 not measured"), "{text}");
+    let parallel_rows = text.stdout.contains("own-gil modules started in parallel")
+        && text.stdout.contains("bare own-gil interpreters made on");
+    assert_eq!(parallel_rows, own_gil, "{text}");
+}

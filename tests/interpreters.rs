@@ -12,6 +12,7 @@ use std::thread;
 use std::time::Duration;
 
 use common::isolated;
+use pyhost::python::baseline;
 use pyhost::python::interpreter_info::{default_isolation, supported_isolations};
 use pyhost::python::{EndOutcome, Error, InitConfig, Interpreter, Isolation, PyThread, Python, SystemExit};
 
@@ -137,6 +138,58 @@ fn own_gil_is_offered_only_where_it_is_safe() {
             assert!(message.contains(&format!("own-gil needs Python 3.12 or later: this is {version}")), "{message}");
         }
         assert!(message.contains("Use `shared`"), "{message}");
+    });
+}
+
+/// The scale bench's parallel baseline (`baseline::bare_parallel`): 4 bare
+/// own-GIL interpreters made by 2 threads at once, each running its own
+/// script, all 4 alive when it calls back, all ended when it returns. Where
+/// own-gil is missing it refuses with the typed error before making any.
+#[test]
+fn bare_baseline_makes_own_gil_interpreters_on_threads_at_once() {
+    isolated("bare_baseline_makes_own_gil_interpreters_on_threads_at_once", || {
+        let python = start();
+        let main = python.main();
+        let marks = tempfile::tempdir().unwrap();
+        // Each script writes the id of the thread that runs it to a file of its own.
+        let scripts: Vec<String> = (0..4)
+            .map(|i| {
+                let path = marks.path().join(i.to_string());
+                format!(
+                    "import _thread\nwith open({:?}, 'w') as mark:\n    mark.write(str(_thread.get_ident()))\n",
+                    path.to_str().unwrap()
+                )
+            })
+            .collect();
+        // Every interpreter alive (the main one's included), as the main one lists them.
+        let live = || {
+            eval_i64(
+                main,
+                "len(__import__('_interpreters' if __import__('sys').version_info >= (3, 13) \
+                 else '_xxsubinterpreters').list_all())",
+            )
+        };
+        let mut alive_when_made = None;
+        let made = baseline::bare_parallel(main, &scripts, 2, || alive_when_made = Some(live()));
+        if !supported_isolations().contains(&Isolation::OwnGil) {
+            let error = made.unwrap_err();
+            assert!(matches!(error, Error::IsolationUnsupported { isolation: Isolation::OwnGil, .. }), "{error}");
+            assert!(error.to_string().contains("own-gil needs "), "{error}");
+            assert_eq!(alive_when_made, None);
+            assert_eq!(std::fs::read_dir(marks.path()).unwrap().count(), 0, "a script ran");
+            return;
+        }
+        assert_eq!(made.unwrap(), 4);
+        assert_eq!(alive_when_made, Some(5), "the main interpreter and the 4 bare ones");
+        assert_eq!(live(), 1, "the bare interpreters were not all ended");
+        let mut threads: Vec<String> =
+            (0..4).map(|i| std::fs::read_to_string(marks.path().join(i.to_string())).unwrap()).collect();
+        threads.sort();
+        threads.dedup();
+        // Which thread takes which script is up to the scheduler.
+        assert!((1..=2).contains(&threads.len()), "made on threads {threads:?}");
+        let caller = eval_i64(main, "__import__('_thread').get_ident()").to_string();
+        assert!(!threads.contains(&caller), "made on the caller's thread: {threads:?}");
     });
 }
 

@@ -110,6 +110,18 @@ impl Figure {
     }
 }
 
+/// The baseline's N bare own-GIL interpreters made on `jobs` threads at
+/// once against one after the other, each from spawning the baseline's
+/// process until all N exist.
+#[derive(Debug, Serialize)]
+pub struct BareParallel {
+    pub jobs: usize,
+    pub parallel_s: f64,
+    pub serial_s: f64,
+    /// parallel_s / serial_s.
+    pub ratio: f64,
+}
+
 #[derive(Debug, Serialize)]
 pub struct ScaleRun {
     pub modules: usize,
@@ -125,6 +137,11 @@ pub struct ScaleRun {
     /// `start_jobs = 1` (one module after the other), and the parallel
     /// start's ratio to it.
     pub serial_start: Option<Figure>,
+    /// Own-GIL only: CPython's own parallel/serial ratio, what pyhost's
+    /// above is read against: the baseline's N bare interpreters made on as
+    /// many threads at once as pyhost's parallel start uses, against the
+    /// same made one after the other (the start baseline), both measured here.
+    pub bare_parallel_start: Option<BareParallel>,
     /// MiB of resident memory per module.
     pub rss_mib_per_module: Figure,
     /// Seconds from `ctl stop` until the host has exited.
@@ -145,6 +162,10 @@ pub struct ScaleReport {
     /// Events delivered to 10 modules against the raw per-event baseline
     /// (bench/notify.rs, its default settings).
     pub notify: NotifyFigure,
+}
+
+fn cpus() -> usize {
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
 }
 
 fn load_average() -> Option<f64> {
@@ -179,7 +200,24 @@ pub fn run(settings: &ScaleSettings, progress: &mut dyn FnMut(&str)) -> anyhow::
         let folder = dir.path().join(format!("n{count}"));
         let modules = write_modules(&folder, count)?;
         progress(&format!("{count} module(s): the baseline, {count} bare interpreters"));
-        let base = baseline_run(isolation, &modules, settings.restarts)?;
+        let base = baseline_run(isolation, &modules, settings.restarts, 1)?;
+        // Right after the serial baseline it is set against, as pyhost's two
+        // starts are measured one after the other below.
+        let bare_parallel = if isolation == Isolation::OwnGil {
+            let jobs = cpus();
+            progress(&format!(
+                "{count} module(s): the baseline, {count} bare interpreters made on {jobs} threads at once"
+            ));
+            let parallel = baseline_run(isolation, &modules, 0, jobs)?;
+            Some(BareParallel {
+                jobs,
+                parallel_s: parallel.ready_s,
+                serial_s: base.ready_s,
+                ratio: Figure::new(parallel.ready_s, base.ready_s).ratio,
+            })
+        } else {
+            None
+        };
         progress(&format!("{count} module(s): the placement probe alone"));
         let probe_s = time_probe(isolation, &modules);
         progress(&format!("{count} module(s): pyhost run"));
@@ -209,6 +247,7 @@ pub fn run(settings: &ScaleSettings, progress: &mut dyn FnMut(&str)) -> anyhow::
             probe_s,
             start_without_probe_s: Figure::new(unprobed.start_s, base.ready_s),
             serial_start,
+            bare_parallel_start: bare_parallel,
             rss_mib_per_module: Figure::new(
                 rss((host.rss_kib as f64 - empty as f64) / count as f64),
                 rss((base.rss_after_kib as f64 - base.rss_before_kib as f64) / count as f64),
@@ -220,7 +259,7 @@ pub fn run(settings: &ScaleSettings, progress: &mut dyn FnMut(&str)) -> anyhow::
     Ok(ScaleReport {
         python: &info().version,
         isolation,
-        cpus: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+        cpus: cpus(),
         load_before,
         load_after: load_average(),
         runs,
@@ -246,16 +285,24 @@ struct BaselineRequest {
     isolation: Isolation,
     modules: Vec<PathBuf>,
     restarts: usize,
+    /// 1: the interpreters made one after the other on the main thread;
+    /// more: own-GIL ones made on that many threads at once, with no
+    /// restart cycles (`baseline::bare_parallel`).
+    jobs: usize,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
 struct BaselineAnswer {
+    /// How many interpreters existed at `ready_unix_ns`.
+    made: usize,
     /// When the N interpreters existed (ns since the epoch): the parent
     /// sets it against when it spawned the process.
     ready_unix_ns: u128,
     rss_before_kib: u64,
     rss_after_kib: u64,
-    restart_ms: f64,
+    /// None with no restart cycles: JSON has no NaN (serde writes it as
+    /// null, which does not read back as a number).
+    restart_ms: Option<f64>,
     shutdown_s: f64,
 }
 
@@ -267,18 +314,21 @@ struct Baseline {
     shutdown_s: f64,
 }
 
-fn baseline_run(isolation: Isolation, modules: &[PathBuf], restarts: usize) -> anyhow::Result<Baseline> {
-    let request = BaselineRequest { isolation, modules: modules.to_vec(), restarts };
+fn baseline_run(isolation: Isolation, modules: &[PathBuf], restarts: usize, jobs: usize) -> anyhow::Result<Baseline> {
+    let request = BaselineRequest { isolation, modules: modules.to_vec(), restarts, jobs };
     let timeout = Duration::from_secs(600).saturating_add(Duration::from_secs(2).saturating_mul(modules.len() as u32));
     let spawned = SystemTime::now();
     let (answer, _): (BaselineAnswer, _) =
         ChildSpec::this_binary("__scale-baseline", timeout)?.env_remove("PYHOST_LOG").run_json(&request)?;
+    if answer.made != modules.len() {
+        bail!("the baseline made {} interpreters, not {}", answer.made, modules.len());
+    }
     let ready_s = answer.ready_unix_ns.saturating_sub(unix_ns(spawned)) as f64 / 1e9;
     Ok(Baseline {
         ready_s,
         rss_before_kib: answer.rss_before_kib,
         rss_after_kib: answer.rss_after_kib,
-        restart_ms: answer.restart_ms,
+        restart_ms: answer.restart_ms.unwrap_or(f64::NAN),
         shutdown_s: answer.shutdown_s,
     })
 }
@@ -290,9 +340,24 @@ fn script_for(path: &Path) -> String {
 /// The baseline's child process (`pyhost __scale-baseline`).
 pub fn run_baseline_child() -> anyhow::Result<()> {
     let request: BaselineRequest = serde_json::from_reader(std::io::stdin())?;
+    if request.jobs == 0 {
+        bail!("the scale baseline needs at least one job");
+    }
+    if request.jobs > 1 && (request.isolation != Isolation::OwnGil || request.restarts > 0) {
+        bail!("the scale baseline makes only own-gil interpreters in parallel, with no restarts");
+    }
     let python = Python::initialize(&InitConfig::default())?;
     // As `pyhost run` does before loading anything.
     python.main().gil().and_then(|gil| gil.import("threading").map(drop))?;
+    let answer =
+        if request.jobs > 1 { parallel_baseline(python, &request)? } else { serial_baseline(python, &request)? };
+    println!("{}", serde_json::to_string(&answer)?);
+    Ok(())
+}
+
+/// The N interpreters made one after the other on this thread, a restart
+/// cycle timed `restarts` times, then all ended.
+fn serial_baseline(python: Python, request: &BaselineRequest) -> anyhow::Result<BaselineAnswer> {
     let main = python.main();
     let rss_before_kib = crate::host::memory::current().rss_kib;
     let mut bare = Vec::with_capacity(request.modules.len());
@@ -314,10 +379,34 @@ pub fn run_baseline_child() -> anyhow::Result<()> {
     }
     python.finalize(Duration::from_secs(1))?;
     let shutdown_s = stopping.elapsed().as_secs_f64();
-    let answer =
-        BaselineAnswer { ready_unix_ns, rss_before_kib, rss_after_kib, restart_ms: median(restarts), shutdown_s };
-    println!("{}", serde_json::to_string(&answer)?);
-    Ok(())
+    let restart_ms = (!restarts.is_empty()).then(|| median(restarts));
+    Ok(BaselineAnswer {
+        made: request.modules.len(),
+        ready_unix_ns,
+        rss_before_kib,
+        rss_after_kib,
+        restart_ms,
+        shutdown_s,
+    })
+}
+
+/// The N own-GIL interpreters made on `jobs` threads at once, each thread
+/// taking the next module (as the host's parallel start does), then each
+/// thread ending its own. Its shutdown is that parallel end and finalizing.
+fn parallel_baseline(python: Python, request: &BaselineRequest) -> anyhow::Result<BaselineAnswer> {
+    let main = python.main();
+    let rss_before_kib = crate::host::memory::current().rss_kib;
+    let scripts: Vec<String> = request.modules.iter().map(|path| script_for(path)).collect();
+    let mut ready = None;
+    let made = baseline::bare_parallel(main, &scripts, request.jobs, || {
+        let ready_unix_ns = unix_ns(SystemTime::now());
+        ready = Some((ready_unix_ns, crate::host::memory::current().rss_kib, Instant::now()));
+    })?;
+    let (ready_unix_ns, rss_after_kib, stopping) =
+        ready.context("the parallel baseline never had all its interpreters")?;
+    python.finalize(Duration::from_secs(1))?;
+    let shutdown_s = stopping.elapsed().as_secs_f64();
+    Ok(BaselineAnswer { made, ready_unix_ns, rss_before_kib, rss_after_kib, restart_ms: None, shutdown_s })
 }
 
 // -- the probe, alone ----------------------------------------------------------------
@@ -356,7 +445,7 @@ struct HostKnobs {
 impl Default for HostKnobs {
     /// As a user who wants a fast start sets it: one start job per CPU.
     fn default() -> Self {
-        HostKnobs { probe: true, start_jobs: Some(std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)) }
+        HostKnobs { probe: true, start_jobs: Some(cpus()) }
     }
 }
 

@@ -304,6 +304,12 @@ fn scale_text(report: &ScaleReport) -> String {
             )),
             None => out.push_str("    started one by one: parallel starts need own-gil interpreters (3.12+)\n"),
         }
+        if let Some(bare) = &run.bare_parallel_start {
+            out.push_str(&format!(
+                "    bare own-gil interpreters made on {} threads at once {:.3} s against one by one {:.3} s: {:.2}x (CPython alone, the same run)\n",
+                bare.jobs, bare.parallel_s, bare.serial_s, bare.ratio
+            ));
+        }
         let rss = &run.rss_mib_per_module;
         out.push_str(&format!(
             "  memory per module       {:>7.2} MiB  {:>7.2} MiB  {:>6.2}x  ({} of <= {}x)\n",
@@ -329,10 +335,14 @@ fn scale_text(report: &ScaleReport) -> String {
             stop.pyhost, stop.baseline, stop.ratio
         ));
         let restart = &run.restart_ms;
-        out.push_str(&format!(
-            "  restart (median)        {:>8.1} ms  {:>8.1} ms  {:>6.2}x  (no target)\n",
-            restart.pyhost, restart.baseline, restart.ratio
-        ));
+        if restart.pyhost.is_nan() && restart.baseline.is_nan() {
+            out.push_str("  restart                 not measured (--restarts 0)\n");
+        } else {
+            out.push_str(&format!(
+                "  restart (median)        {:>8.1} ms  {:>8.1} ms  {:>6.2}x  (no target)\n",
+                restart.pyhost, restart.baseline, restart.ratio
+            ));
+        }
     }
     out.push('\n');
     out.push_str(&report.notify.text());

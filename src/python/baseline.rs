@@ -160,3 +160,115 @@ pub fn bare_end(main: &Interpreter, bare: Bare) -> Result<()> {
     drop(lease);
     Ok(())
 }
+
+/// Bare own-GIL interpreters made `jobs` at a time, as the host's parallel
+/// start makes its modules' (`start_jobs`): `jobs` threads, each taking the
+/// next script not yet taken and making a bare interpreter that runs it
+/// ([`bare_new`]), each with its own thread state in the main interpreter and
+/// each new interpreter under its own GIL. Once every script has its
+/// interpreter, `when_made` runs on the calling thread (the interpreters all
+/// alive); then each thread ends its own, and the count made is returned.
+///
+/// Only own-GIL interpreters run in parallel: on an interpreter that cannot
+/// make them (before 3.12) this is [`Error::IsolationUnsupported`], before
+/// any thread starts. Compat alone knows which versions can.
+pub fn bare_parallel(main: &Interpreter, scripts: &[String], jobs: usize, when_made: impl FnOnce()) -> Result<usize> {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::mpsc;
+
+    super::interpreter_info::check_supported(Isolation::OwnGil)?;
+    if !main.is_main() {
+        return Err(Error::Usage("bare interpreters are made from the main interpreter".into()));
+    }
+    if jobs == 0 {
+        return Err(Error::Usage("the parallel baseline needs at least one thread".into()));
+    }
+    if gil::holds_any() {
+        return Err(Error::Usage("the baseline must run without a GIL held".into()));
+    }
+    let jobs = jobs.min(scripts.len()).max(1);
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        // Each thread says how many it made (or why it failed), then waits
+        // for its `go` sender to be dropped before ending them.
+        let (made_tx, made_rx) = mpsc::channel::<Result<usize>>();
+        let mut go = Vec::with_capacity(jobs);
+        let mut workers = Vec::with_capacity(jobs);
+        let mut spawn_error = None;
+        for job in 0..jobs {
+            let (go_tx, go_rx) = mpsc::channel::<()>();
+            let made_tx = made_tx.clone();
+            let (next, failed) = (&next, &failed);
+            let started = super::threads::builder(format!("bare:{job}")).spawn_scoped(s, move || -> Result<()> {
+                let mut mine = Vec::new();
+                let outcome = loop {
+                    let index = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(script) = scripts.get(index) else { break Ok(mine.len()) };
+                    if failed.load(Ordering::Relaxed) {
+                        break Ok(mine.len());
+                    }
+                    match bare_new(main, Isolation::OwnGil, script) {
+                        Ok(bare) => mine.push(bare),
+                        Err(error) => {
+                            failed.store(true, Ordering::Relaxed);
+                            break Err(error);
+                        }
+                    }
+                };
+                // Sent, then dropped: a thread that panicked before this
+                // drops its sender too, so the caller never waits on it.
+                let _ = made_tx.send(outcome);
+                drop(made_tx);
+                let _ = go_rx.recv();
+                for bare in mine.into_iter().rev() {
+                    bare_end(main, bare)?;
+                }
+                Ok(())
+            });
+            match started {
+                Ok(worker) => {
+                    workers.push(worker);
+                    go.push(go_tx);
+                }
+                Err(error) => {
+                    failed.store(true, Ordering::Relaxed);
+                    spawn_error =
+                        Some(Error::Usage(format!("could not start a thread of the parallel baseline: {error}")));
+                    break;
+                }
+            }
+        }
+        drop(made_tx);
+        let mut made = 0;
+        let mut first_error = spawn_error;
+        for answer in made_rx.iter().take(workers.len()) {
+            match answer {
+                Ok(count) => made += count,
+                Err(error) => {
+                    first_error.get_or_insert(error);
+                }
+            }
+        }
+        if first_error.is_none() && made == scripts.len() {
+            when_made();
+        }
+        drop(go);
+        for worker in workers {
+            match worker.join() {
+                Ok(Ok(())) => {}
+                Ok(Err(error)) => {
+                    first_error.get_or_insert(error);
+                }
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        match first_error {
+            Some(error) => Err(error),
+            None if made != scripts.len() => {
+                Err(Error::Usage(format!("the parallel baseline made {made} of {} interpreters", scripts.len())))
+            }
+            None => Ok(made),
+        }
+    })
+}

@@ -1,7 +1,9 @@
 //! Module code the host waits for, but not for ever.
 //!
 //! A call into a module (its import, shutdown()) runs on a thread of its
-//! own; the host waits for it up to a timeout and then goes on without it.
+//! own (or, in a parallel start, on its job's `Worker`, which keeps one
+//! thread from one module to the next); the host waits for it up to a
+//! timeout and then goes on without it.
 //! Python offers no way to stop a thread, so the abandoned thread is left
 //! where it is, reported (see `Straggler`), and its interpreter is kept: the
 //! teardown never ends an interpreter a host thread is still inside.
@@ -118,7 +120,8 @@ pub(crate) fn run_bounded<T: Send + 'static>(
 }
 
 /// `run_bounded`, also given up as soon as `give_up` says so (the host is
-/// stopping, say).
+/// stopping, say). On a thread that has a `Worker` (`with_worker`), the
+/// work runs on the worker's thread instead of a new one.
 pub(crate) fn run_bounded_unless<T: Send + 'static>(
     name: String,
     timeout: Duration,
@@ -127,35 +130,154 @@ pub(crate) fn run_bounded_unless<T: Send + 'static>(
     late: impl FnOnce(T) + Send + 'static,
 ) -> Waited<T> {
     let (answer, answers) = mpsc::sync_channel(1);
-    let handle = spawn_module_thread(name, move || {
+    let task = move || {
         if let Err(mpsc::SendError(value)) = answer.send(work()) {
             late(value);
         }
-    });
+    };
+    if !WORKER.with(|worker| worker.borrow().is_some()) {
+        let handle = spawn_module_thread(name, task);
+        return match wait_for(&answers, timeout, give_up, || handle.is_running()) {
+            Wait::Answer(value) => {
+                let _ = handle.join();
+                Waited::Done(value)
+            }
+            Wait::Ended => {
+                let _ = handle.join();
+                Waited::Lost
+            }
+            Wait::GivenUp => Waited::Abandoned { thread: handle.id(), handle },
+        };
+    }
+    let thread = WORKER.with(|worker| worker.borrow_mut().as_mut().map(|worker| worker.hand(Box::new(task))));
+    let thread = thread.expect("this thread has a worker");
+    match wait_for(&answers, timeout, give_up, || WORKER.with(|w| w.borrow().as_ref().is_some_and(Worker::alive))) {
+        Wait::Answer(value) => Waited::Done(value),
+        // The worker's thread panicked in the work: the next work gets a new one.
+        Wait::Ended => {
+            WORKER.with(|w| w.borrow_mut().as_mut().map(Worker::retire));
+            Waited::Lost
+        }
+        // Left where it hangs: it ends once the work returns, and the next
+        // work gets a new thread.
+        Wait::GivenUp => match WORKER.with(|w| w.borrow_mut().as_mut().and_then(Worker::retire)) {
+            Some(handle) => Waited::Abandoned { thread, handle },
+            None => Waited::Lost,
+        },
+    }
+}
+
+enum Wait<T> {
+    Answer(T),
+    /// The thread ended (panicked) without an answer.
+    Ended,
+    GivenUp,
+}
+
+/// Waits for the answer until `timeout` or `give_up`; `alive` says whether
+/// the thread that owes it still runs.
+fn wait_for<T>(
+    answers: &mpsc::Receiver<T>,
+    timeout: Duration,
+    give_up: impl Fn() -> bool,
+    alive: impl Fn() -> bool,
+) -> Wait<T> {
     let deadline = super::deadline::after(timeout);
-    let value = loop {
+    loop {
         let slice = deadline.saturating_duration_since(Instant::now()).min(POLL);
         match answers.recv_timeout(slice) {
-            Ok(value) => break value,
-            Err(RecvTimeoutError::Disconnected) => {
-                let _ = handle.join();
-                return Waited::Lost;
+            Ok(value) => return Wait::Answer(value),
+            Err(RecvTimeoutError::Disconnected) => return Wait::Ended,
+            Err(RecvTimeoutError::Timeout) if !alive() => {
+                // Its last word may have come with its end.
+                return match answers.try_recv() {
+                    Ok(value) => Wait::Answer(value),
+                    Err(_) => Wait::Ended,
+                };
             }
             Err(RecvTimeoutError::Timeout) if Instant::now() < deadline && !give_up() => {}
             // It may have answered between the timeout and now; once
-            // `answers` is dropped below, a later answer goes to `late`.
-            Err(RecvTimeoutError::Timeout) => match answers.try_recv() {
-                Ok(value) => break value,
-                Err(TryRecvError::Empty) => return Waited::Abandoned { thread: handle.id(), handle },
-                Err(TryRecvError::Disconnected) => {
-                    let _ = handle.join();
-                    return Waited::Lost;
-                }
-            },
+            // `answers` is dropped, a later answer goes to `late`.
+            Err(RecvTimeoutError::Timeout) => {
+                return match answers.try_recv() {
+                    Ok(value) => Wait::Answer(value),
+                    Err(TryRecvError::Empty) => Wait::GivenUp,
+                    Err(TryRecvError::Disconnected) => Wait::Ended,
+                };
+            }
         }
-    };
-    let _ = handle.join();
-    Waited::Done(value)
+    }
+}
+
+type Task = Box<dyn FnOnce() + Send>;
+
+/// One thread that runs one bounded work after another: a parallel start's
+/// job loads its modules on one, instead of a new thread per module.
+///
+/// Why: Linux places a new thread beside the thread that made it, and
+/// moves it to an idle CPU only at its next balancing, milliseconds later.
+/// With a new load thread every 10 ms, both jobs' loads were often found
+/// sharing one CPU while the other sat idle (sched_switch tracing of 500
+/// own-gil modules on 2 CPUs: 0.9 s of idle CPU in a 3.8 s start). A
+/// thread that keeps running is balanced once and stays.
+///
+/// A work that does not finish in time keeps the thread; the worker lets
+/// it go (it ends when the work returns) and starts a new one for the next.
+pub(crate) struct Worker {
+    name: String,
+    thread: Option<(mpsc::Sender<Task>, ModuleThread)>,
+}
+
+thread_local! {
+    static WORKER: std::cell::RefCell<Option<Worker>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `body` with a `Worker` for the bounded works started on this
+/// thread; the worker's thread ends after `body`.
+pub(crate) fn with_worker<R>(name: &str, body: impl FnOnce() -> R) -> R {
+    WORKER.with(|w| *w.borrow_mut() = Some(Worker { name: name.to_string(), thread: None }));
+    let result = body();
+    WORKER.with(|w| w.borrow_mut().take());
+    result
+}
+
+impl Worker {
+    /// Gives `task` to the worker's thread, started if there is none; the
+    /// id of the thread that runs it.
+    fn hand(&mut self, task: Task) -> ThreadId {
+        let task = match &self.thread {
+            Some((tasks, _)) => match tasks.send(task) {
+                Ok(()) => None,
+                Err(mpsc::SendError(task)) => Some(task),
+            },
+            None => Some(task),
+        };
+        if let Some(task) = task {
+            let (tasks, queue) = mpsc::channel::<Task>();
+            let handle = spawn_module_thread(self.name.clone(), move || {
+                task();
+                // Until the worker lets it go (drops `tasks`).
+                while let Ok(task) = queue.recv() {
+                    task();
+                }
+            });
+            self.thread = Some((tasks, handle));
+        }
+        self.thread.as_ref().map(|(_, handle)| handle.id()).expect("a worker thread was just made")
+    }
+
+    fn alive(&self) -> bool {
+        self.thread.as_ref().is_some_and(|(_, handle)| handle.is_running())
+    }
+
+    /// Lets the thread go: it takes no more work and ends once its current
+    /// one returns.
+    fn retire(&mut self) -> Option<ModuleThread> {
+        self.thread.take().map(|(tasks, handle)| {
+            drop(tasks);
+            handle
+        })
+    }
 }
 
 /// The Python stack where `thread` sits in `interpreter`, one string per
@@ -196,6 +318,39 @@ mod tests {
             Waited::Done(7) => {}
             _ => panic!("expected the answer"),
         }
+    }
+
+    #[test]
+    fn works_on_a_worker_share_its_thread_until_one_is_abandoned() {
+        let on = || run_bounded("t".into(), Duration::from_secs(60), || thread::current().id(), |_| unreachable!());
+        let (release, released) = mpsc::channel::<()>();
+        let (got_late, late_values) = mpsc::channel();
+        with_worker("w", || {
+            let (Waited::Done(first), Waited::Done(second)) = (on(), on()) else { panic!("expected answers") };
+            assert_eq!(first, second, "one thread for both");
+            assert_ne!(first, thread::current().id());
+            // This one hangs past its timeout: the worker lets its thread go.
+            let waited = run_bounded(
+                "t".into(),
+                Duration::ZERO,
+                move || {
+                    let _ = released.recv();
+                    thread::current().id()
+                },
+                move |id| got_late.send(id).unwrap(),
+            );
+            let Waited::Abandoned { thread: hung, handle } = waited else { panic!("expected it abandoned") };
+            assert_eq!(hung, first, "it hung on the worker's thread");
+            let Waited::Done(next) = on() else { panic!("expected an answer") };
+            assert_ne!(next, first, "the next work has a thread of its own");
+            release.send(()).unwrap();
+            // The let-go thread delivers its late answer, then ends.
+            assert_eq!(late_values.recv().unwrap(), first);
+            handle.join().unwrap();
+        });
+        // Without a worker, each work has a thread of its own.
+        let (Waited::Done(a), Waited::Done(b)) = (on(), on()) else { panic!("expected answers") };
+        assert_ne!(a, b);
     }
 
     #[test]

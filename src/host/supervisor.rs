@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 use crate::python::interpreter_info::{check_supported, default_isolation};
 use crate::python::{InitConfig, Isolation, Python, PythonHandle, threads};
 
+use super::bounded;
 use super::calls;
 use super::config::{HostConfig, RestartPolicy};
 use super::control::{ControlHandle, ControlSocket};
@@ -683,13 +684,17 @@ fn load_in_turn(shared: &Arc<Shared>, names: &[String], jobs: usize, unplaced_to
             for job in 0..jobs {
                 let (next, load) = (&next, &load);
                 let started = threads::builder(format!("start:{job}")).spawn_scoped(s, move || {
-                    loop {
-                        let index = next.fetch_add(1, Ordering::Relaxed) as usize;
-                        let Some(name) = names.get(index) else { return };
-                        if shared.stopping() || !load(index, name) {
-                            return;
+                    // Each job's loads run on one thread of its own, not one
+                    // thread per module (bounded.rs, `Worker`, says why).
+                    bounded::with_worker(&format!("load:{job}"), || {
+                        loop {
+                            let index = next.fetch_add(1, Ordering::Relaxed) as usize;
+                            let Some(name) = names.get(index) else { return };
+                            if shared.stopping() || !load(index, name) {
+                                return;
+                            }
                         }
-                    }
+                    })
                 });
                 if let Err(error) = started {
                     // The jobs already started take every module anyway.

@@ -341,7 +341,7 @@ impl Slot {
             st.stragglers.retain(Straggler::is_running);
             st.generation
         };
-        if let Some(message) = shared.hung_in_probe(&self.name) {
+        if let Some(message) = shared.not_to_import(&self.name) {
             tracing::error!("[{}] cannot be loaded: {}", self.name, message.lines().last().unwrap_or_default());
             let mut st = self.state();
             st.status = State::Unloadable;

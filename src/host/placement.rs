@@ -100,6 +100,9 @@ pub enum Verdict {
     MainOnly(String),
     /// Its import did not finish: why, with the stack where it sat.
     Hung(String),
+    /// Its import killed the process that made it (a crash in C, an
+    /// abort): why. Imported in the host, it would end the host.
+    Crashed(String),
 }
 
 /// One line of the probe child's stdout: a verdict, written as soon as it is final.
@@ -392,6 +395,16 @@ impl Probing<'_> {
         let report = match answer {
             CopyAnswer::Answered(bytes) => serde_json::from_slice::<CopyReport>(&bytes)
                 .map_err(|error| anyhow::anyhow!("probing {name}: its copy's answer was not understood: {error}"))?,
+            CopyAnswer::Ended(crate::python::Ending::Signal(signal)) => {
+                let message = format!(
+                    "its import killed the placement probe's copy of the process with {}: in the host it would \
+                     end the host, so it is not imported there (fix the import, or set probe = false to import it \
+                     anyway)",
+                    crate::child::signal_name(signal)
+                );
+                tracing::warn!("probing {name}: {message}");
+                return Ok(Probed::Verdict(Verdict::Crashed(message), None));
+            }
             CopyAnswer::Ended(how) => {
                 tracing::warn!("probing {name}: its import ended the process ({how}) before a verdict");
                 return Ok(Probed::Unanswered);

@@ -174,11 +174,12 @@ impl Shared {
         }
     }
 
-    /// Why the module is not to be imported again: its import hung in the
-    /// placement probe (the real import would hang the same way).
-    pub fn hung_in_probe(&self, name: &str) -> Option<String> {
+    /// Why the module is not to be imported: its import hung in the
+    /// placement probe, or killed the probe's copy of the process (the real
+    /// import would hang the host's start, or end the host).
+    pub fn not_to_import(&self, name: &str) -> Option<String> {
         match self.verdict(name) {
-            Some(Verdict::Hung(message)) => Some(message),
+            Some(Verdict::Hung(message) | Verdict::Crashed(message)) => Some(message),
             _ => None,
         }
     }
@@ -197,6 +198,7 @@ impl Shared {
     fn record(&self, name: &str, verdict: Option<Verdict>) {
         match &verdict {
             Some(Verdict::Hung(_)) => tracing::warn!("[{name}] its import did not finish in the placement probe"),
+            Some(Verdict::Crashed(_)) => tracing::warn!("[{name}] its import crashed the placement probe's copy"),
             Some(Verdict::MainOnly(reason)) => tracing::info!("[{name}] placed in the main interpreter: {reason}"),
             Some(Verdict::Fine) | None => {}
         }

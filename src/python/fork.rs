@@ -86,10 +86,31 @@ pub fn write_stderr(text: &str) {
 pub enum CopyAnswer {
     /// The bytes it answered with.
     Answered(Vec<u8>),
-    /// It ended without answering: how ("exit status 1", "signal 11").
-    Ended(String),
+    /// It ended without answering.
+    Ended(Ending),
     /// No answer by the deadline: it was killed.
     TimedOut,
+}
+
+/// How a copy ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    /// Killed by this signal.
+    Signal(i32),
+    /// Exited with this status.
+    Exit(i32),
+    /// Its end could not be read.
+    Unknown,
+}
+
+impl std::fmt::Display for Ending {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Ending::Signal(signal) => write!(f, "signal {signal}"),
+            Ending::Exit(status) => write!(f, "exit status {status}"),
+            Ending::Unknown => write!(f, "an end that could not be read"),
+        }
+    }
 }
 
 /// Where a copy made by `ask_a_copy` sends its one answer. The first to
@@ -191,10 +212,11 @@ pub fn ask_a_copy(deadline: std::time::Instant, work: impl FnOnce(Reply)) -> std
         drop(read_end);
         use std::os::fd::IntoRawFd;
         let reply = Reply { fd: write_end.into_raw_fd(), claimed: Default::default() };
-        work(reply);
-        // A work that returned without answering: the copy ends as a failure.
+        // A panic must not unwind into the parent's code, which this copy
+        // also holds: it ends the copy, as a work that returns unanswered does.
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(reply))).is_err();
         // SAFETY: _exit ends the process at once.
-        unsafe { libc::_exit(1) }
+        unsafe { libc::_exit(if panicked { 101 } else { 1 }) }
     }
     drop(write_end);
     Ok(wait_for_answer(pid, read_end, deadline))
@@ -268,7 +290,7 @@ fn ended(pid: libc::pid_t, got: &[u8]) -> CopyAnswer {
 }
 
 /// Waits for the child to end: how it ended.
-fn reap(pid: libc::pid_t) -> String {
+fn reap(pid: libc::pid_t) -> Ending {
     let mut status = 0;
     loop {
         // SAFETY: status is a valid out-parameter; pid is this process's child.
@@ -277,24 +299,24 @@ fn reap(pid: libc::pid_t) -> String {
             return describe(status);
         }
         if done < 0 && std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
-            return "its end could not be read".into();
+            return Ending::Unknown;
         }
     }
 }
 
 /// How the child ended, if it has.
-fn try_reap(pid: libc::pid_t) -> Option<String> {
+fn try_reap(pid: libc::pid_t) -> Option<Ending> {
     let mut status = 0;
     // SAFETY: as in reap.
     let done = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
     (done == pid).then(|| describe(status))
 }
 
-fn describe(status: libc::c_int) -> String {
+fn describe(status: libc::c_int) -> Ending {
     if libc::WIFSIGNALED(status) {
-        format!("signal {}", libc::WTERMSIG(status))
+        Ending::Signal(libc::WTERMSIG(status))
     } else {
-        format!("exit status {}", libc::WEXITSTATUS(status))
+        Ending::Exit(libc::WEXITSTATUS(status))
     }
 }
 

@@ -22,7 +22,7 @@ mod text;
 pub mod threads;
 
 pub use error::{Error, PyException, Result, SystemExit};
-pub use fork::{CopyAnswer, Reply, ask_a_copy, end_forked_child, in_forked_child, write_stderr};
+pub use fork::{CopyAnswer, Ending, Reply, ask_a_copy, end_forked_child, in_forked_child, write_stderr};
 pub use free_threading::{GilStatus, free_threaded};
 pub use gil::{CName, Gil};
 pub use host_call::{HostCall, set_handler};

@@ -360,6 +360,14 @@ enum CopyReport {
     Failed(String),
 }
 
+impl CopyReport {
+    /// A verdict whose files are not all known (so it is not kept), from a
+    /// copy that learned nothing of extensions.
+    fn unkept(verdict: Verdict) -> CopyReport {
+        CopyReport::Verdict { verdict, files: None, learned: BTreeMap::new() }
+    }
+}
+
 /// The probe child at work.
 struct Probing<'r> {
     python: crate::python::PythonHandle,
@@ -440,7 +448,7 @@ impl Probing<'_> {
                     let summary = format!("import did not finish in {}", bounded::seconds(timeout));
                     let message = bounded::describe_hang(&summary, stack, &folder);
                     let verdict = Verdict::Hung(format!("{message} (in the placement probe; not imported again)"));
-                    let report = CopyReport::Verdict { verdict, files: None, learned: BTreeMap::new() };
+                    let report = CopyReport::unkept(verdict);
                     reply.send(&serde_json::to_vec(&report).unwrap_or_default())
                 }
             }
@@ -456,12 +464,12 @@ impl Probing<'_> {
             Ok(found) => found,
             Err(crate::python::Error::Python(error)) if is_refusal(&error) => {
                 let verdict = Verdict::MainOnly(format!("refuses a sub-interpreter: {}", error.message));
-                return CopyReport::Verdict { verdict, files: None, learned: BTreeMap::new() };
+                return CopyReport::unkept(verdict);
             }
             Err(error @ crate::python::Error::Python(_)) => {
                 // Not a placement question; the real load reports it.
                 tracing::debug!("probing {name}: {error}");
-                return CopyReport::Verdict { verdict: Verdict::Fine, files: None, learned: BTreeMap::new() };
+                return CopyReport::unkept(Verdict::Fine);
             }
             Err(error) => return CopyReport::Failed(error.to_string()),
         };

@@ -70,15 +70,25 @@ pub fn end_forked_child<T>(gil: &Gil<'_>, outcome: &Result<T>) -> ! {
 /// in a forked child a lock some vanished thread held at the fork is held for
 /// ever, and the host's log writes take several.
 pub fn write_stderr(text: &str) {
-    let mut rest = text.as_bytes();
+    let _ = write_all_to(libc::STDERR_FILENO, text.as_bytes());
+}
+
+/// Writes all of `bytes` to `fd` with plain write(2) calls, taking no lock;
+/// whether all of it went.
+fn write_all_to(fd: std::os::fd::RawFd, bytes: &[u8]) -> bool {
+    let mut rest = bytes;
     while !rest.is_empty() {
         // SAFETY: the pointer and length describe `rest`, valid for the call.
-        let written = unsafe { libc::write(libc::STDERR_FILENO, rest.as_ptr().cast(), rest.len()) };
+        let written = unsafe { libc::write(fd, rest.as_ptr().cast(), rest.len()) };
         if written <= 0 {
-            return;
+            if written < 0 && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
+                continue;
+            }
+            return false;
         }
         rest = &rest[written as usize..];
     }
+    true
 }
 
 /// What came of a question put to a copy of this process (`ask_a_copy`).
@@ -134,23 +144,11 @@ impl Reply {
         // the pipe) could keep from coming.
         let mut framed = (answer.len() as u64).to_le_bytes().to_vec();
         framed.extend_from_slice(answer);
-        let mut rest = &framed[..];
-        while !rest.is_empty() {
-            // SAFETY: the pointer and length describe `rest`; fd is the
-            // copy's write end of the pipe, open until this process ends.
-            let written = unsafe { libc::write(self.fd, rest.as_ptr().cast(), rest.len()) };
-            if written <= 0 {
-                if std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
-                    continue;
-                }
-                // SAFETY: _exit ends the process at once.
-                unsafe { libc::_exit(1) }
-            }
-            rest = &rest[written as usize..];
-        }
+        // fd is the copy's write end of the pipe, open until this process ends.
+        let sent = write_all_to(self.fd, &framed);
         // SAFETY: _exit ends the process at once: no destructor, no atexit
         // handler, no finalizing of the Python the copy inherited.
-        unsafe { libc::_exit(0) }
+        unsafe { libc::_exit(if sent { 0 } else { 1 }) }
     }
 }
 
